@@ -1,0 +1,1 @@
+//! Shared workload generators for the criterion benchmarks live here as they are added.

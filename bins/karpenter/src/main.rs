@@ -1,0 +1,27 @@
+//! `karpenter`: the command line of karpenter-rs.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// karpenter-rs: a Kubernetes node autoscaler for EKS that speaks Karpenter's v1 API.
+#[derive(Parser)]
+#[command(name = "karpenter", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {}
+}
