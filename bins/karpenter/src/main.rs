@@ -12,7 +12,9 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    // One variant per subcommand, each `Name(karpenter::cmd::name::Args)`.
+}
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -23,5 +25,7 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    match cli.command {}
+    match cli.command {
+        // One arm per subcommand: `Command::Name(args) => karpenter::cmd::name::run(args),`
+    }
 }

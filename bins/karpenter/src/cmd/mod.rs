@@ -1,0 +1,2 @@
+//! One module per `karpenter` subcommand. Each exposes an `Args` (clap) and a `run` returning the
+//! process exit code.
