@@ -1,0 +1,566 @@
+//! An in-memory cloud provider: launches are bookkeeping, ids come from a counter, and capacity
+//! shortages are whatever the caller says they are.
+//!
+//! Each node class is registered with the instance types it can launch (their allocatable
+//! already reflects its kubelet settings) and the image it resolves to. A launch picks the
+//! cheapest offering the claim allows — lowest price, then instance-type name, zone and capacity
+//! type — as EC2 Fleet does with the lowest-price strategy. Offerings marked out of capacity fail
+//! with [`CloudProviderError::InsufficientCapacity`] the first time they are tried and are then
+//! remembered as unavailable, so the caller's retry moves on to the next-cheapest offering, as
+//! Karpenter's unavailable-offerings cache makes it do.
+
+use crate::requirements::satisfies_with;
+use crate::{
+    CloudProvider, CloudProviderError, DriftReason, Instance, LaunchRequest, OfferingKey,
+    LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, LABEL_NODECLASS, LABEL_NODEPOOL, LABEL_ZONE,
+    LABEL_ZONE_ID,
+};
+use async_trait::async_trait;
+use karpenter_catalog::{InstanceType, Offering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// A node class as the simulated provider knows it.
+#[derive(Debug, Clone)]
+struct NodeClassState {
+    instance_types: Vec<InstanceType>,
+    image: String,
+    /// Every label key an instance type or offering of this class can carry.
+    known_keys: BTreeSet<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    node_classes: BTreeMap<String, NodeClassState>,
+    /// Offerings that fail when tried (the cloud's truth, set by the caller).
+    out_of_capacity: BTreeSet<OfferingKey>,
+    /// Offerings that failed and are skipped from now on (what the provider has learned).
+    unavailable: BTreeSet<OfferingKey>,
+    instances: BTreeMap<String, Instance>,
+    next_id: u64,
+    launch_attempts: u64,
+    insufficient_capacity_errors: u64,
+}
+
+/// The simulated provider. Deterministic: the same calls in the same order give the same
+/// instances and ids.
+#[derive(Debug)]
+pub struct SimulatedCloudProvider {
+    region: String,
+    state: Mutex<State>,
+}
+
+impl SimulatedCloudProvider {
+    /// An empty provider for a region (used in the `topology.kubernetes.io/region` label).
+    pub fn new(region: impl Into<String>) -> Self {
+        Self {
+            region: region.into(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Registers (or replaces) a node class, making it ready: the instance types it launches
+    /// and the image it resolves to.
+    pub fn register_node_class(
+        &self,
+        name: impl Into<String>,
+        instance_types: Vec<InstanceType>,
+        image: impl Into<String>,
+    ) -> Result<(), CloudProviderError> {
+        let mut known_keys: BTreeSet<String> = [
+            LABEL_INSTANCE_TYPE,
+            LABEL_ZONE,
+            LABEL_CAPACITY_TYPE,
+            crate::LABEL_ARCH,
+            crate::LABEL_OS,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for it in &instance_types {
+            known_keys.extend(it.labels.keys().cloned());
+            if it.offerings.iter().any(|o| o.zone_id.is_some()) {
+                known_keys.insert(LABEL_ZONE_ID.to_string());
+            }
+        }
+        self.lock()?.node_classes.insert(
+            name.into(),
+            NodeClassState {
+                instance_types,
+                image: image.into(),
+                known_keys,
+            },
+        );
+        Ok(())
+    }
+
+    /// Changes the image a registered node class resolves to; instances booted from the old
+    /// image become drifted.
+    pub fn set_image(
+        &self,
+        node_class: &str,
+        image: impl Into<String>,
+    ) -> Result<(), CloudProviderError> {
+        let mut state = self.lock()?;
+        let class = state
+            .node_classes
+            .get_mut(node_class)
+            .ok_or_else(|| not_ready(node_class))?;
+        class.image = image.into();
+        Ok(())
+    }
+
+    /// Declares offerings out of capacity: launching at them fails with insufficient capacity.
+    pub fn set_out_of_capacity(
+        &self,
+        offerings: impl IntoIterator<Item = OfferingKey>,
+    ) -> Result<(), CloudProviderError> {
+        self.lock()?.out_of_capacity.extend(offerings);
+        Ok(())
+    }
+
+    /// Offerings that failed with insufficient capacity and are no longer tried.
+    pub fn unavailable_offerings(&self) -> Result<Vec<OfferingKey>, CloudProviderError> {
+        Ok(self.lock()?.unavailable.iter().cloned().collect())
+    }
+
+    /// How many launches were attempted, and how many of them failed for lack of capacity.
+    pub fn launch_stats(&self) -> Result<(u64, u64), CloudProviderError> {
+        let s = self.lock()?;
+        Ok((s.launch_attempts, s.insufficient_capacity_errors))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, CloudProviderError> {
+        self.state
+            .lock()
+            .map_err(|_| CloudProviderError::Other("simulated provider state is poisoned".into()))
+    }
+
+    /// The offerings a request could launch at, cheapest first (ties by type, zone, capacity
+    /// type), skipping ones already known to be unavailable.
+    fn candidates<'a>(
+        class: &'a NodeClassState,
+        request: &LaunchRequest,
+        unavailable: &BTreeSet<OfferingKey>,
+    ) -> Vec<(&'a InstanceType, &'a Offering)> {
+        let type_reqs: Vec<_> = request
+            .requirements
+            .iter()
+            .filter(|r| !is_offering_key(&r.key))
+            .cloned()
+            .collect();
+        let offering_reqs: Vec<_> = request
+            .requirements
+            .iter()
+            .filter(|r| is_offering_key(&r.key))
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for it in &class.instance_types {
+            let type_ok = satisfies_with(&type_reqs, &class.known_keys, |k| {
+                if k == LABEL_INSTANCE_TYPE {
+                    it.labels.get(k).map(String::as_str).or(Some(&it.name))
+                } else {
+                    it.labels.get(k).map(String::as_str)
+                }
+            });
+            if !type_ok || !request.resources.fits_in(&it.allocatable()) {
+                continue;
+            }
+            for o in &it.offerings {
+                let ok = satisfies_with(&offering_reqs, &class.known_keys, |k| match k {
+                    LABEL_ZONE => Some(o.zone.as_str()),
+                    LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
+                    LABEL_ZONE_ID => o.zone_id.as_deref(),
+                    _ => None,
+                });
+                if ok
+                    && !unavailable.contains(&OfferingKey::new(&it.name, &o.zone, o.capacity_type))
+                {
+                    out.push((it, o));
+                }
+            }
+        }
+        out.sort_by(|(ta, oa), (tb, ob)| {
+            oa.price
+                .total_cmp(&ob.price)
+                .then_with(|| ta.name.cmp(&tb.name))
+                .then_with(|| oa.zone.cmp(&ob.zone))
+                .then_with(|| oa.capacity_type.cmp(&ob.capacity_type))
+        });
+        out
+    }
+}
+
+fn is_offering_key(key: &str) -> bool {
+    matches!(key, LABEL_ZONE | LABEL_CAPACITY_TYPE | LABEL_ZONE_ID)
+}
+
+fn not_ready(node_class: &str) -> CloudProviderError {
+    CloudProviderError::NodeClassNotReady {
+        node_class: node_class.to_string(),
+        reason: "not registered with the simulated provider".into(),
+    }
+}
+
+#[async_trait]
+impl CloudProvider for SimulatedCloudProvider {
+    fn name(&self) -> &str {
+        "simulated"
+    }
+
+    async fn create(&self, request: &LaunchRequest) -> Result<Instance, CloudProviderError> {
+        let mut state = self.lock()?;
+        let state = &mut *state;
+        let class = state
+            .node_classes
+            .get(&request.node_class)
+            .ok_or_else(|| not_ready(&request.node_class))?;
+        state.launch_attempts += 1;
+        let candidates = Self::candidates(class, request, &state.unavailable);
+        let Some(&(it, offering)) = candidates.first() else {
+            state.insufficient_capacity_errors += 1;
+            return Err(CloudProviderError::InsufficientCapacity {
+                claim: request.name.clone(),
+                offerings: Vec::new(),
+            });
+        };
+        let key = OfferingKey::new(&it.name, &offering.zone, offering.capacity_type);
+        if state.out_of_capacity.contains(&key) {
+            tracing::debug!(claim = %request.name, offering = %key, "insufficient capacity");
+            state.insufficient_capacity_errors += 1;
+            state.unavailable.insert(key.clone());
+            return Err(CloudProviderError::InsufficientCapacity {
+                claim: request.name.clone(),
+                offerings: vec![key],
+            });
+        }
+        state.next_id += 1;
+        let provider_id = format!("sim:///{}/i-{:017x}", offering.zone, state.next_id);
+        let mut labels = request.labels.clone();
+        for r in &request.requirements {
+            if let Some(v) = r.single_value() {
+                labels.insert(r.key.clone(), v.to_string());
+            }
+        }
+        labels.extend(it.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels.insert(LABEL_INSTANCE_TYPE.into(), it.name.clone());
+        labels
+            .entry(crate::LABEL_ARCH.into())
+            .or_insert_with(|| "amd64".into());
+        labels
+            .entry(crate::LABEL_OS.into())
+            .or_insert_with(|| "linux".into());
+        labels.insert(LABEL_ZONE.into(), offering.zone.clone());
+        if let Some(zone_id) = &offering.zone_id {
+            labels.insert(LABEL_ZONE_ID.into(), zone_id.clone());
+        }
+        if !self.region.is_empty() {
+            labels.insert(crate::LABEL_REGION.into(), self.region.clone());
+        }
+        labels.insert(
+            LABEL_CAPACITY_TYPE.into(),
+            offering.capacity_type.as_str().into(),
+        );
+        labels.insert(LABEL_NODEPOOL.into(), request.node_pool.clone());
+        labels.insert(LABEL_NODECLASS.into(), request.node_class.clone());
+        let instance = Instance {
+            provider_id: provider_id.clone(),
+            name: request.name.clone(),
+            node_pool: request.node_pool.clone(),
+            node_class: request.node_class.clone(),
+            instance_type: it.name.clone(),
+            zone: offering.zone.clone(),
+            capacity_type: offering.capacity_type,
+            price: offering.price,
+            capacity: it.capacity.clone(),
+            allocatable: it.allocatable(),
+            labels,
+            image: class.image.clone(),
+        };
+        state.instances.insert(provider_id, instance.clone());
+        Ok(instance)
+    }
+
+    async fn delete(&self, provider_id: &str) -> Result<(), CloudProviderError> {
+        self.lock()?
+            .instances
+            .remove(provider_id)
+            .map(|_| ())
+            .ok_or_else(|| CloudProviderError::NotFound {
+                provider_id: provider_id.to_string(),
+            })
+    }
+
+    async fn get(&self, provider_id: &str) -> Result<Instance, CloudProviderError> {
+        self.lock()?
+            .instances
+            .get(provider_id)
+            .cloned()
+            .ok_or_else(|| CloudProviderError::NotFound {
+                provider_id: provider_id.to_string(),
+            })
+    }
+
+    async fn list(&self) -> Result<Vec<Instance>, CloudProviderError> {
+        Ok(self.lock()?.instances.values().cloned().collect())
+    }
+
+    async fn instance_types(
+        &self,
+        _node_pool: &str,
+        node_class: &str,
+    ) -> Result<Vec<InstanceType>, CloudProviderError> {
+        let state = self.lock()?;
+        let class = state
+            .node_classes
+            .get(node_class)
+            .ok_or_else(|| not_ready(node_class))?;
+        let mut types = class.instance_types.clone();
+        for it in &mut types {
+            for o in &mut it.offerings {
+                if state
+                    .unavailable
+                    .contains(&OfferingKey::new(&it.name, &o.zone, o.capacity_type))
+                {
+                    o.available = false;
+                }
+            }
+        }
+        Ok(types)
+    }
+
+    async fn is_drifted(
+        &self,
+        provider_id: &str,
+    ) -> Result<Option<DriftReason>, CloudProviderError> {
+        let state = self.lock()?;
+        let instance =
+            state
+                .instances
+                .get(provider_id)
+                .ok_or_else(|| CloudProviderError::NotFound {
+                    provider_id: provider_id.to_string(),
+                })?;
+        let class = state
+            .node_classes
+            .get(&instance.node_class)
+            .ok_or_else(|| not_ready(&instance.node_class))?;
+        if class.image != instance.image {
+            return Ok(Some(DriftReason::Image {
+                running: instance.image.clone(),
+                wanted: class.image.clone(),
+            }));
+        }
+        if !class
+            .instance_types
+            .iter()
+            .any(|it| it.name == instance.instance_type)
+        {
+            return Ok(Some(DriftReason::InstanceTypeRemoved {
+                instance_type: instance.instance_type.clone(),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Operator, Requirement};
+    use karpenter_api::quantity::ResourceList;
+    use karpenter_catalog::{CapacityType, Overhead};
+
+    fn it(name: &str, cpu: &str, offerings: &[(&str, CapacityType, f64)]) -> InstanceType {
+        InstanceType {
+            name: name.into(),
+            capacity: ResourceList::parse([("cpu", cpu), ("memory", "8Gi"), ("pods", "32")])
+                .unwrap(),
+            overhead: Overhead::default(),
+            labels: [(
+                "karpenter.k8s.aws/instance-family".to_string(),
+                "m5".to_string(),
+            )]
+            .into(),
+            offerings: offerings
+                .iter()
+                .map(|(zone, ct, price)| Offering {
+                    zone: zone.to_string(),
+                    zone_id: None,
+                    capacity_type: *ct,
+                    price: *price,
+                    available: true,
+                })
+                .collect(),
+        }
+    }
+
+    fn provider() -> SimulatedCloudProvider {
+        let p = SimulatedCloudProvider::new("test-region");
+        p.register_node_class(
+            "default",
+            vec![
+                it(
+                    "b.large",
+                    "2",
+                    &[
+                        ("zone-a", CapacityType::OnDemand, 0.10),
+                        ("zone-b", CapacityType::Spot, 0.03),
+                    ],
+                ),
+                it(
+                    "a.large",
+                    "2",
+                    &[
+                        ("zone-b", CapacityType::Spot, 0.03),
+                        ("zone-a", CapacityType::Spot, 0.04),
+                    ],
+                ),
+                it("c.xlarge", "4", &[("zone-a", CapacityType::OnDemand, 0.20)]),
+            ],
+            "al2023-v1",
+        )
+        .unwrap();
+        p
+    }
+
+    fn request(reqs: Vec<Requirement>, cpu: &str) -> LaunchRequest {
+        LaunchRequest {
+            name: "default-1".into(),
+            node_pool: "default".into(),
+            node_class: "default".into(),
+            requirements: reqs,
+            labels: [("team".to_string(), "x".to_string())].into(),
+            resources: ResourceList::parse([("cpu", cpu)]).unwrap(),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn launches_the_cheapest_offering_ties_by_name() {
+        let p = provider();
+        let i = block_on(p.create(&request(vec![], "1"))).unwrap();
+        assert_eq!(
+            (i.instance_type.as_str(), i.zone.as_str(), i.capacity_type),
+            ("a.large", "zone-b", CapacityType::Spot)
+        );
+        assert_eq!(i.provider_id, "sim:///zone-b/i-00000000000000001");
+        assert_eq!(i.labels["karpenter.sh/nodepool"], "default");
+        assert_eq!(i.labels["karpenter.sh/capacity-type"], "spot");
+        assert_eq!(i.labels["node.kubernetes.io/instance-type"], "a.large");
+        assert_eq!(i.labels["kubernetes.io/arch"], "amd64");
+        assert_eq!(i.labels["team"], "x");
+        assert_eq!(i.labels["karpenter.k8s.aws/instance-family"], "m5");
+    }
+
+    #[test]
+    fn requirements_and_resources_narrow_the_choice() {
+        let p = provider();
+        let reqs = vec![Requirement::new(
+            "karpenter.sh/capacity-type",
+            Operator::In,
+            &["on-demand"],
+        )];
+        let i = block_on(p.create(&request(reqs, "1"))).unwrap();
+        assert_eq!((i.instance_type.as_str(), i.price), ("b.large", 0.10));
+        let i = block_on(p.create(&request(vec![], "3"))).unwrap();
+        assert_eq!(i.instance_type, "c.xlarge");
+        let err = block_on(p.create(&request(vec![], "64"))).unwrap_err();
+        assert!(err.is_insufficient_capacity());
+        assert!(err.to_string().contains("no compatible offering"), "{err}");
+        let reqs = vec![Requirement::new(
+            "node.kubernetes.io/instance-type",
+            Operator::NotIn,
+            &["a.large", "b.large"],
+        )];
+        let i = block_on(p.create(&request(reqs, "1"))).unwrap();
+        assert_eq!(i.instance_type, "c.xlarge");
+    }
+
+    #[test]
+    fn insufficient_capacity_then_next_cheapest() {
+        let p = provider();
+        p.set_out_of_capacity([OfferingKey::new("a.large", "zone-b", CapacityType::Spot)])
+            .unwrap();
+        let err = block_on(p.create(&request(vec![], "1"))).unwrap_err();
+        match &err {
+            CloudProviderError::InsufficientCapacity { claim, offerings } => {
+                assert_eq!(claim, "default-1");
+                assert_eq!(offerings[0].to_string(), "a.large/zone-b/spot");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let i = block_on(p.create(&request(vec![], "1"))).unwrap();
+        assert_eq!(
+            (i.instance_type.as_str(), i.zone.as_str()),
+            ("b.large", "zone-b")
+        );
+        assert_eq!(p.launch_stats().unwrap(), (2, 1));
+        let types = block_on(p.instance_types("default", "default")).unwrap();
+        let a = types.iter().find(|t| t.name == "a.large").unwrap();
+        assert!(
+            !a.offerings
+                .iter()
+                .find(|o| o.zone == "zone-b")
+                .unwrap()
+                .available
+        );
+    }
+
+    #[test]
+    fn lifecycle_get_list_delete_and_drift() {
+        let p = provider();
+        let i = block_on(p.create(&request(vec![], "1"))).unwrap();
+        assert_eq!(block_on(p.get(&i.provider_id)).unwrap(), i);
+        assert_eq!(block_on(p.list()).unwrap().len(), 1);
+        assert_eq!(block_on(p.is_drifted(&i.provider_id)).unwrap(), None);
+        p.set_image("default", "al2023-v2").unwrap();
+        assert!(matches!(
+            block_on(p.is_drifted(&i.provider_id)).unwrap(),
+            Some(DriftReason::Image { .. })
+        ));
+        p.register_node_class("default", vec![], "al2023-v1")
+            .unwrap();
+        assert!(matches!(
+            block_on(p.is_drifted(&i.provider_id)).unwrap(),
+            Some(DriftReason::InstanceTypeRemoved { .. })
+        ));
+        block_on(p.delete(&i.provider_id)).unwrap();
+        assert!(block_on(p.get(&i.provider_id)).unwrap_err().is_not_found());
+        assert!(block_on(p.delete(&i.provider_id))
+            .unwrap_err()
+            .is_not_found());
+    }
+
+    #[test]
+    fn unknown_node_class_is_not_ready() {
+        let p = provider();
+        let mut r = request(vec![], "1");
+        r.node_class = "missing".into();
+        let err = block_on(p.create(&r)).unwrap_err();
+        assert!(matches!(err, CloudProviderError::NodeClassNotReady { .. }));
+        assert!(block_on(p.instance_types("default", "missing")).is_err());
+    }
+
+    #[test]
+    fn ids_are_deterministic() {
+        let run = || {
+            let p = provider();
+            (0..3)
+                .map(|_| {
+                    block_on(p.create(&request(vec![], "1")))
+                        .unwrap()
+                        .provider_id
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run());
+    }
+}
