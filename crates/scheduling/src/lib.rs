@@ -2,3 +2,5 @@
 //! the NodePools, with the instance types that fit.
 //!
 //! Pure: no I/O, no async, no clock. The same input always gives the same plan.
+
+pub mod packing;
