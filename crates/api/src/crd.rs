@@ -1,0 +1,81 @@
+//! CustomResourceDefinitions generated from the Rust types.
+
+use crate::{EC2NodeClass, NodeClaim, NodePool};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+/// The three CRDs, in the order `karpenter crds` prints them: NodePool, NodeClaim, EC2NodeClass.
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![NodePool::crd(), NodeClaim::crd(), EC2NodeClass::crd()]
+}
+
+/// The file name a CRD is checked in under, `<group>_<plural>.yaml` as Karpenter's chart names
+/// them (e.g. `karpenter.sh_nodepools.yaml`).
+pub fn file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}_{}.yaml", crd.spec.group, crd.spec.names.plural)
+}
+
+/// One CRD as a YAML document (without a leading `---`).
+pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, serde_yaml::Error> {
+    serde_yaml::to_string(crd)
+}
+
+/// Every CRD as one multi-document YAML stream, each document preceded by `---`.
+pub fn all_yaml() -> Result<String, serde_yaml::Error> {
+    let mut out = String::new();
+    for crd in crds() {
+        out.push_str("---\n");
+        out.push_str(&to_yaml(&crd)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crds_have_names_columns_and_status() {
+        let crds = crds();
+        let names: Vec<String> = crds.iter().map(file_name).collect();
+        assert_eq!(
+            names,
+            [
+                "karpenter.sh_nodepools.yaml",
+                "karpenter.sh_nodeclaims.yaml",
+                "karpenter.k8s.aws_ec2nodeclasses.yaml"
+            ]
+        );
+        for crd in &crds {
+            assert_eq!(crd.spec.scope, "Cluster");
+            assert_eq!(
+                crd.spec.names.categories.as_deref(),
+                Some(&["karpenter".to_string()][..])
+            );
+            let v = &crd.spec.versions[0];
+            assert!(v.subresources.as_ref().unwrap().status.is_some());
+            let cols: Vec<&str> = v
+                .additional_printer_columns
+                .as_ref()
+                .unwrap()
+                .iter()
+                .filter(|c| c.priority.unwrap_or(0) == 0)
+                .map(|c| c.name.as_str())
+                .collect();
+            match crd.spec.names.kind.as_str() {
+                "NodePool" => assert_eq!(cols, ["NodeClass", "Nodes", "Ready", "Age"]),
+                "NodeClaim" => {
+                    assert_eq!(cols, ["Type", "Capacity", "Zone", "Node", "Ready", "Age"])
+                }
+                _ => assert_eq!(cols, ["Ready", "Age"]),
+            }
+        }
+        assert_eq!(
+            crds[2].spec.names.short_names.as_deref(),
+            Some(&["ec2nc".to_string(), "ec2ncs".to_string()][..])
+        );
+        let yaml = all_yaml().unwrap();
+        assert_eq!(yaml.matches("---\n").count(), 3);
+        assert!(yaml.contains("pattern: ^(([0-9]+(s|m|h))+|Never)$"));
+    }
+}
