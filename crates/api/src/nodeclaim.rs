@@ -73,6 +73,8 @@ pub fn default_expire_after() -> NillableDuration {
 }
 
 /// The desired state of a NodeClaim.
+// kube's printcolumn(...) attributes repeat `type_`, which clippy takes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "karpenter.sh",

@@ -24,6 +24,8 @@ pub mod conditions {
 }
 
 /// The desired state of a NodePool.
+// kube's printcolumn(...) attributes repeat `type_`, which clippy takes for duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
     group = "karpenter.sh",
