@@ -56,6 +56,37 @@ pub struct LaunchRequest {
     pub resources: ResourceList,
 }
 
+impl LaunchRequest {
+    /// The launch request for a NodeClaim: its name, NodePool (from the `karpenter.sh/nodepool`
+    /// label), node class, requirements, labels and resource requests.
+    pub fn from_node_claim(claim: &karpenter_api::NodeClaim) -> Result<Self, CloudProviderError> {
+        let name = claim.metadata.name.clone().unwrap_or_default();
+        let labels = claim.metadata.labels.clone().unwrap_or_default();
+        let mut resources = ResourceList::new();
+        for (resource, q) in &claim.spec.resources.requests {
+            let milli = karpenter_api::quantity::parse_milli(&q.0).map_err(|e| {
+                CloudProviderError::Other(format!(
+                    "nodeclaim {name}: spec.resources.requests.{resource}: {e}"
+                ))
+            })?;
+            resources.set(resource.clone(), milli);
+        }
+        Ok(Self {
+            node_pool: labels.get(LABEL_NODEPOOL).cloned().unwrap_or_default(),
+            node_class: claim.spec.node_class_ref.name.clone(),
+            requirements: claim
+                .spec
+                .requirements
+                .iter()
+                .map(Requirement::from)
+                .collect(),
+            labels,
+            resources,
+            name,
+        })
+    }
+}
+
 /// A launched instance, as the provider reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {

@@ -23,6 +23,10 @@ pub enum Operator {
     Gt,
     /// The label's value is an integer less than the single value.
     Lt,
+    /// The label's value is an integer greater than or equal to the single value.
+    Gte,
+    /// The label's value is an integer less than or equal to the single value.
+    Lte,
 }
 
 impl Operator {
@@ -35,6 +39,8 @@ impl Operator {
             "DoesNotExist" => Operator::DoesNotExist,
             "Gt" => Operator::Gt,
             "Lt" => Operator::Lt,
+            "Gte" => Operator::Gte,
+            "Lte" => Operator::Lte,
             _ => return None,
         })
     }
@@ -48,6 +54,8 @@ impl Operator {
             Operator::DoesNotExist => "DoesNotExist",
             Operator::Gt => "Gt",
             Operator::Lt => "Lt",
+            Operator::Gte => "Gte",
+            Operator::Lte => "Lte",
         }
     }
 }
@@ -65,7 +73,7 @@ pub struct Requirement {
     pub key: String,
     /// How the label is compared.
     pub operator: Operator,
-    /// The values compared against (one integer for `Gt`/`Lt`, none for `Exists`/`DoesNotExist`).
+    /// The values compared against (one integer for `Gt`/`Lt`/`Gte`/`Lte`, none for `Exists`/`DoesNotExist`).
     pub values: Vec<String>,
 }
 
@@ -88,7 +96,7 @@ impl Requirement {
             (Operator::NotIn, None) => true,
             (Operator::Exists, v) => v.is_some(),
             (Operator::DoesNotExist, v) => v.is_none(),
-            (Operator::Gt | Operator::Lt, None) => false,
+            (Operator::Gt | Operator::Lt | Operator::Gte | Operator::Lte, None) => false,
             (op, Some(v)) => {
                 let (Ok(have), Some(Ok(bound))) = (
                     v.parse::<i64>(),
@@ -96,10 +104,11 @@ impl Requirement {
                 ) else {
                     return false;
                 };
-                if op == Operator::Gt {
-                    have > bound
-                } else {
-                    have < bound
+                match op {
+                    Operator::Gt => have > bound,
+                    Operator::Gte => have >= bound,
+                    Operator::Lt => have < bound,
+                    _ => have <= bound,
                 }
             }
         }
@@ -110,6 +119,26 @@ impl Requirement {
         match (self.operator, self.values.as_slice()) {
             (Operator::In, [v]) => Some(v.as_str()),
             _ => None,
+        }
+    }
+}
+
+impl From<&karpenter_api::NodeSelectorRequirementWithMinValues> for Requirement {
+    fn from(r: &karpenter_api::NodeSelectorRequirementWithMinValues) -> Self {
+        let operator = match r.operator {
+            karpenter_api::Operator::In => Operator::In,
+            karpenter_api::Operator::NotIn => Operator::NotIn,
+            karpenter_api::Operator::Exists => Operator::Exists,
+            karpenter_api::Operator::DoesNotExist => Operator::DoesNotExist,
+            karpenter_api::Operator::Gt => Operator::Gt,
+            karpenter_api::Operator::Lt => Operator::Lt,
+            karpenter_api::Operator::Gte => Operator::Gte,
+            karpenter_api::Operator::Lte => Operator::Lte,
+        };
+        Self {
+            key: r.key.clone(),
+            operator,
+            values: r.values.clone(),
         }
     }
 }
@@ -170,6 +199,9 @@ mod tests {
         assert!(!gt.matches(Some("x")));
         let lt = Requirement::new("k", Operator::Lt, &["4"]);
         assert!(lt.matches(Some("2")));
+        assert!(Requirement::new("k", Operator::Gte, &["4"]).matches(Some("4")));
+        assert!(Requirement::new("k", Operator::Lte, &["4"]).matches(Some("4")));
+        assert!(!Requirement::new("k", Operator::Lte, &["4"]).matches(Some("5")));
         assert_eq!(Operator::parse("NotIn"), Some(Operator::NotIn));
         assert_eq!(Operator::parse("in"), None);
         assert_eq!(

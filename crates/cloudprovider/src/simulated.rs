@@ -550,6 +550,30 @@ mod tests {
     }
 
     #[test]
+    fn launches_from_a_node_claim() {
+        let claim: karpenter_api::NodeClaim = serde_json::from_value(serde_json::json!({
+            "apiVersion": "karpenter.sh/v1",
+            "kind": "NodeClaim",
+            "metadata": {"name": "pool-7", "labels": {"karpenter.sh/nodepool": "pool"}},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+                "requirements": [{"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["zone-a"]}],
+                "resources": {"requests": {"cpu": "1500m"}}
+            }
+        }))
+        .unwrap();
+        let req = LaunchRequest::from_node_claim(&claim).unwrap();
+        assert_eq!(req.node_pool, "pool");
+        assert_eq!(req.resources.get("cpu"), 1500);
+        let i = block_on(provider().create(&req)).unwrap();
+        assert_eq!(
+            (i.instance_type.as_str(), i.zone.as_str()),
+            ("a.large", "zone-a")
+        );
+        assert_eq!(i.name, "pool-7");
+    }
+
+    #[test]
     fn ids_are_deterministic() {
         let run = || {
             let p = provider();
