@@ -15,6 +15,7 @@ pub mod nodeclaim;
 pub mod nodepool;
 pub mod quantity;
 pub mod requirements;
+pub mod validation;
 
 pub use duration::{GoDuration, NillableDuration};
 pub use ec2nodeclass::{
@@ -29,3 +30,4 @@ pub use nodepool::{
     NodeClaimTemplateMetadata, NodeClaimTemplateSpec, NodePool, NodePoolSpec, NodePoolStatus,
 };
 pub use requirements::{NodeSelectorRequirementWithMinValues, Operator};
+pub use validation::{FieldError, Validate};
