@@ -10,7 +10,7 @@
 //! | cpu capacity | `vcpu` |
 //! | memory capacity | `mib − ceil(mib × vm_memory_overhead_percent)` MiB (7.5% by default) |
 //! | pods capacity | `(enis − reserved_enis) × (ipv4 − 1) + 2`; `kubelet.maxPods` replaces it; when `kubelet.podsPerCore` is set, `min(pods, podsPerCore × vcpu)` |
-//! | ephemeral-storage capacity | the root volume of the EC2NodeClass `blockDeviceMappings` (20Gi when unset) |
+//! | ephemeral-storage capacity | the root volume of the EC2NodeClass `blockDeviceMappings` (20Gi when unset); with `instanceStorePolicy: RAID0`, the local NVMe size (GB) on types that have it |
 //! | kube-reserved cpu | 6% of the first core + 1% of the second + 0.5% of cores 3–4 + 0.25% of every further core (each range truncated to whole millicores) |
 //! | kube-reserved memory | `11 MiB × pods + 255 MiB` |
 //! | kube-reserved ephemeral-storage | `1Gi` |
@@ -159,6 +159,9 @@ pub struct AllocatableOptions {
     pub eviction_soft: BTreeMap<String, EvictionValue>,
     /// Root volume size in milli-units (bytes × 1000): the ephemeral-storage capacity.
     pub root_volume_size: i64,
+    /// EC2NodeClass `instanceStorePolicy: RAID0`: types with local NVMe use it (its size in GB)
+    /// as ephemeral storage instead of the root volume.
+    pub instance_store_raid0: bool,
 }
 
 impl Default for AllocatableOptions {
@@ -173,6 +176,7 @@ impl Default for AllocatableOptions {
             eviction_hard: BTreeMap::new(),
             eviction_soft: BTreeMap::new(),
             root_volume_size: 20 * GIB,
+            instance_store_raid0: false,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod builtin;
 pub mod catalog;
 pub mod file;
 pub mod model;
+pub mod node_class;
 pub mod requirements;
 pub mod spec;
 

@@ -286,7 +286,12 @@ impl InstanceSpec {
             allocatable::max_pods(self.vcpu, self.default_card_enis, self.ipv4_per_eni, opts)
                 * 1000,
         );
-        c.set(EPHEMERAL_STORAGE, opts.root_volume_size);
+        let ephemeral = if opts.instance_store_raid0 && self.local_nvme_gb > 0 {
+            self.local_nvme_gb * 1_000_000_000_000
+        } else {
+            opts.root_volume_size
+        };
+        c.set(EPHEMERAL_STORAGE, ephemeral);
         if let Some(g) = &self.gpu {
             let resource = match g.manufacturer.to_ascii_lowercase().as_str() {
                 "nvidia" => Some(NVIDIA_GPU),
