@@ -10,9 +10,11 @@
 pub mod crd;
 pub mod duration;
 pub mod ec2nodeclass;
+pub mod fuzzing;
 pub mod labels;
 pub mod nodeclaim;
 pub mod nodepool;
+pub mod object;
 pub mod quantity;
 pub mod requirements;
 pub mod validation;

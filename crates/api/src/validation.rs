@@ -764,11 +764,11 @@ fn check_ami_terms(errs: &mut Errors, spec: &EC2NodeClassSpec) {
         ),
         (Some(family), Some(implied)) if family != implied && family != AMIFamily::Custom => errs
             .push(
-            "spec.amiFamily",
-            format!(
+                "spec.amiFamily",
+                format!(
                 "if set, amiFamily must be '{implied}' or 'Custom' when using an {implied} alias"
             ),
-        ),
+            ),
         _ => {}
     }
 }
