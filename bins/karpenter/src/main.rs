@@ -14,6 +14,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // One variant per subcommand, each `Name(karpenter::cmd::name::Args)`.
+    /// List instance types with allocatable and prices, filtered by NodePool requirements.
+    Catalog(karpenter::cmd::catalog::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,5 +29,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         // One arm per subcommand: `Command::Name(args) => karpenter::cmd::name::run(args),`
+        Command::Catalog(args) => karpenter::cmd::catalog::run(args),
     }
 }
