@@ -1,0 +1,41 @@
+//! Loading the built-in catalog and filtering it for a NodePool.
+//!
+//! `cargo bench -p karpenter-benches --bench catalog -- --warm-up-time 1 --measurement-time 3`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use karpenter_catalog::{AllocatableOptions, Catalog, Requirement};
+use std::hint::black_box;
+
+fn nodepool() -> Vec<Requirement> {
+    [
+        "karpenter.k8s.aws/instance-category In c,m,r",
+        "karpenter.k8s.aws/instance-generation Gt 5",
+        "karpenter.k8s.aws/instance-cpu Lt 33",
+        "kubernetes.io/arch In amd64,arm64",
+        "karpenter.sh/capacity-type In spot,on-demand",
+    ]
+    .iter()
+    .map(|r| Requirement::parse(r).expect("valid requirement"))
+    .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let reqs = nodepool();
+    let opts = AllocatableOptions::default();
+    c.bench_function("catalog/load_builtin_us_east_1", |b| {
+        b.iter(|| Catalog::builtin(black_box("us-east-1"), &opts).expect("built-in"))
+    });
+    c.bench_function("catalog/load_and_filter_nodepool", |b| {
+        b.iter(|| {
+            let cat = Catalog::builtin(black_box("us-east-1"), &opts).expect("built-in");
+            cat.filter(black_box(&reqs))
+        })
+    });
+    let cat = Catalog::builtin("us-east-1", &opts).expect("built-in");
+    c.bench_function("catalog/filter_nodepool", |b| {
+        b.iter(|| cat.filter(black_box(&reqs)))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
