@@ -16,6 +16,10 @@ enum Command {
     // One variant per subcommand, each `Name(karpenter::cmd::name::Args)`.
     /// List instance types with allocatable and prices, filtered by NodePool requirements.
     Catalog(karpenter::cmd::catalog::Args),
+    /// Print the NodePool, NodeClaim and EC2NodeClass CRDs generated from the API types.
+    Crds(karpenter::cmd::crds::Args),
+    /// Validate NodePools, NodeClaims and EC2NodeClasses in manifests (exit 2 when invalid).
+    Validate(karpenter::cmd::validate::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +34,7 @@ fn main() -> ExitCode {
     match cli.command {
         // One arm per subcommand: `Command::Name(args) => karpenter::cmd::name::run(args),`
         Command::Catalog(args) => karpenter::cmd::catalog::run(args),
+        Command::Crds(args) => karpenter::cmd::crds::run(args),
+        Command::Validate(args) => karpenter::cmd::validate::run(args),
     }
 }

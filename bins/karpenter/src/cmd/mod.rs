@@ -2,3 +2,5 @@
 //! process exit code.
 
 pub mod catalog;
+pub mod crds;
+pub mod validate;
