@@ -15,6 +15,7 @@ pub mod allocatable;
 pub mod builtin;
 pub mod catalog;
 pub mod file;
+pub mod live;
 pub mod model;
 pub mod node_class;
 pub mod requirements;
