@@ -23,6 +23,7 @@ import csv
 import gzip
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -70,6 +71,21 @@ def excluded(name):
     return fam in EXCLUDED_FAMILIES or fam.startswith(EXCLUDED_PREFIXES)
 
 
+def network_bandwidth_mbps(performance, cards):
+    """Baseline bandwidth as the EC2 documentation states it (Karpenter's
+    instance-network-bandwidth label): a fixed `N Gigabit` or `Kx N Gigabit` figure when EC2
+    reports one, else the sum of the network cards' baseline, truncated to whole Mbps.
+    Mirrors `network_bandwidth_mbps` in crates/catalog/src/live/ec2.rs."""
+    m = re.fullmatch(r"(\d+)x (\d+(?:\.\d+)?) Gigabit", performance or "")
+    if m:
+        return int(round(float(m.group(1)) * float(m.group(2)) * 1000))
+    m = re.fullmatch(r"(\d+(?:\.\d+)?) Gigabit", performance or "")
+    if m:
+        return int(round(float(m.group(1)) * 1000))
+    total = sum(c.get("BaselineBandwidthInGbps", 0) or 0 for c in cards)
+    return int(math.floor(total * 1000 + 1e-6))
+
+
 def b(v):
     return "true" if v else "false"
 
@@ -90,7 +106,7 @@ def row_for(it):
     for card in cards:
         if card.get("NetworkCardIndex") == default_idx:
             default_enis = card["MaximumNetworkInterfaces"]
-    bandwidth = sum(c.get("BaselineBandwidthInGbps", 0) or 0 for c in cards)
+    bandwidth_mbps = network_bandwidth_mbps(net.get("NetworkPerformance", ""), cards)
     ebs = (it.get("EbsInfo") or {}).get("EbsOptimizedInfo") or {}
     storage = it.get("InstanceStorageInfo") or {}
     nvme = storage.get("TotalSizeInGB", 0) if storage.get("NvmeSupport", "unsupported") != "unsupported" else 0
@@ -121,7 +137,7 @@ def row_for(it):
         "current_generation": b(it.get("CurrentGeneration")),
         "default_card_enis": default_enis,
         "ipv4_per_eni": net["Ipv4AddressesPerInterface"],
-        "network_mbps": int(round(bandwidth * 1000)),
+        "network_mbps": bandwidth_mbps,
         "ebs_mbps": ebs.get("MaximumBandwidthInMbps", 0),
         "local_nvme_gb": nvme,
         "encryption_in_transit": b(net.get("EncryptionInTransitSupported")),

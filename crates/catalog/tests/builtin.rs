@@ -573,3 +573,59 @@ fn us_east_1_prices_match_the_public_reference() {
     assert!(compared >= 700, "only {compared} types compared");
     assert!(share >= 0.95, "{:.2}% within 2%: {off:?}", share * 100.0);
 }
+
+fn reference_csv(name: &str) -> Option<Vec<HashMap<String, String>>> {
+    let path = format!(
+        "{}/../../../shared/reference/aws/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        println!("note: {path} is absent; skipping this reference check");
+        return None;
+    };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next()?.split(',').collect();
+    Some(
+        lines
+            .map(|l| {
+                header
+                    .iter()
+                    .zip(l.split(','))
+                    .map(|(h, v)| (h.to_string(), v.to_string()))
+                    .collect()
+            })
+            .collect(),
+    )
+}
+
+/// Max pods and the network-bandwidth label agree with Karpenter's public tables.
+#[test]
+fn pods_and_bandwidth_match_the_public_reference() {
+    let c = catalog();
+    if let Some(rows) = reference_csv("eni_limits.csv") {
+        let (mut n, mut same) = (0, 0);
+        for r in rows {
+            if let Some(it) = c.get(&r["instance_type"]) {
+                n += 1;
+                let theirs: i64 = r["eni_limited_max_pods"].parse().unwrap();
+                same += usize::from(it.capacity.get("pods") == theirs * 1000);
+            }
+        }
+        println!("pods: {same}/{n} equal to the reference");
+        assert!(n >= 700 && same * 100 >= n * 99, "pods {same}/{n}");
+    }
+    if let Some(rows) = reference_csv("bandwidth.csv") {
+        let (mut n, mut same) = (0, 0);
+        for r in rows {
+            if let Some(it) = c.get(&r["instance_type"]) {
+                n += 1;
+                same += usize::from(
+                    label(it, "karpenter.k8s.aws/instance-network-bandwidth")
+                        == Some(r["mbps"].as_str()),
+                );
+            }
+        }
+        println!("network bandwidth: {same}/{n} equal to the reference");
+        assert!(n >= 700 && same * 100 >= n * 98, "bandwidth {same}/{n}");
+    }
+}

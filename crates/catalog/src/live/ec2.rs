@@ -107,6 +107,8 @@ pub struct NetworkInfo {
     pub efa_info: Option<EfaInfo>,
     /// Encryption in transit.
     pub encryption_in_transit_supported: Option<bool>,
+    /// `Up to 10 Gigabit`, `25 Gigabit`, `4x 100 Gigabit`, `Moderate`.
+    pub network_performance: Option<String>,
 }
 
 /// `NetworkCardInfo`.
@@ -277,6 +279,33 @@ pub struct AvailabilityZone {
     pub state: Option<String>,
 }
 
+/// Baseline network bandwidth in Mbps as the EC2 documentation states it (the value of
+/// `karpenter.k8s.aws/instance-network-bandwidth`): a fixed `N Gigabit` or `Kx N Gigabit`
+/// performance figure when EC2 reports one, else the sum of the network cards' baseline
+/// bandwidth (`cards_baseline_gbps`), truncated to whole Mbps. The generator applies the same
+/// rule to the built-in data.
+pub fn network_bandwidth_mbps(performance: Option<&str>, cards_baseline_gbps: f64) -> i64 {
+    let gigabit = |s: &str| -> Option<f64> {
+        s.strip_suffix(" Gigabit")?
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    if let Some(p) = performance.map(str::trim) {
+        if let Some((k, rest)) = p.split_once("x ") {
+            if let (Ok(k), Some(n)) = (k.parse::<f64>(), gigabit(rest)) {
+                return (k * n * 1000.0).round() as i64;
+            }
+        }
+        if !p.starts_with("Up to") {
+            if let Some(n) = gigabit(p) {
+                return (n * 1000.0).round() as i64;
+            }
+        }
+    }
+    (cards_baseline_gbps * 1000.0 + 1e-6).floor() as i64
+}
+
 impl TryFrom<&InstanceTypeInfo> for InstanceSpec {
     type Error = LiveDataError;
 
@@ -332,13 +361,13 @@ impl TryFrom<&InstanceTypeInfo> for InstanceSpec {
             .and_then(|c| c.maximum_network_interfaces)
             .or(net.maximum_network_interfaces)
             .ok_or_else(|| missing("NetworkInfo.MaximumNetworkInterfaces"))?;
-        let network_mbps = (net
-            .network_cards
-            .iter()
-            .filter_map(|c| c.baseline_bandwidth_in_gbps)
-            .sum::<f64>()
-            * 1000.0)
-            .round() as i64;
+        let network_mbps = network_bandwidth_mbps(
+            net.network_performance.as_deref(),
+            net.network_cards
+                .iter()
+                .filter_map(|c| c.baseline_bandwidth_in_gbps)
+                .sum::<f64>(),
+        );
         let storage = info.instance_storage_info.as_ref();
         let local_nvme_gb = storage
             .filter(|s| s.nvme_support.as_deref().unwrap_or("unsupported") != "unsupported")
@@ -528,4 +557,27 @@ pub fn catalog_from_ec2(
         },
         skipped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::network_bandwidth_mbps;
+
+    #[test]
+    fn bandwidth_rule() {
+        assert_eq!(network_bandwidth_mbps(Some("Up to 10 Gigabit"), 0.75), 750);
+        assert_eq!(
+            network_bandwidth_mbps(Some("Up to 12.5 Gigabit"), 0.781),
+            781
+        );
+        assert_eq!(network_bandwidth_mbps(Some("25 Gigabit"), 25.0), 25000);
+        assert_eq!(network_bandwidth_mbps(Some("33.33 Gigabit"), 33.333), 33330);
+        assert_eq!(
+            network_bandwidth_mbps(Some("4x 100 Gigabit"), 400.0),
+            400_000
+        );
+        assert_eq!(network_bandwidth_mbps(Some("200 Gigabit"), 400.0), 200_000);
+        assert_eq!(network_bandwidth_mbps(Some("Moderate"), 0.3), 300);
+        assert_eq!(network_bandwidth_mbps(None, 0.0), 0);
+    }
 }
