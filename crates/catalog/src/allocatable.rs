@@ -235,12 +235,14 @@ impl AllocatableOptions {
 /// Memory capacity in MiB after the VM overhead: `mib − ceil(mib × percent)`.
 pub fn memory_capacity_mib(mib: i64, vm_memory_overhead_percent: f64) -> i64 {
     let overhead = ((mib as f64) * vm_memory_overhead_percent).ceil() as i64;
-    (mib - overhead).max(0)
+    mib.saturating_sub(overhead).max(0)
 }
 
 /// The ENI-limited pod count: `enis × (ipv4_per_eni − 1) + 2`.
 pub fn eni_limited_pods(enis: i64, ipv4_per_eni: i64) -> i64 {
-    (enis.max(0) * (ipv4_per_eni - 1).max(0)) + 2
+    enis.max(0)
+        .saturating_mul(ipv4_per_eni.saturating_sub(1).max(0))
+        .saturating_add(2)
 }
 
 /// Pods capacity for a type: the ENI limit (less reserved ENIs), replaced by `maxPods`, capped
@@ -248,7 +250,7 @@ pub fn eni_limited_pods(enis: i64, ipv4_per_eni: i64) -> i64 {
 pub fn max_pods(vcpu: i64, enis: i64, ipv4_per_eni: i64, opts: &AllocatableOptions) -> i64 {
     let mut pods = opts
         .max_pods
-        .unwrap_or_else(|| eni_limited_pods(enis - opts.reserved_enis, ipv4_per_eni));
+        .unwrap_or_else(|| eni_limited_pods(enis.saturating_sub(opts.reserved_enis), ipv4_per_eni));
     if let Some(ppc) = opts.pods_per_core.filter(|p| *p > 0) {
         pods = pods.min(ppc.saturating_mul(vcpu));
     }
@@ -276,7 +278,10 @@ pub fn kube_reserved_cpu_milli(cpu_milli: i64) -> i64 {
 
 /// Kube-reserved memory in milli-units for a node of `pods` pods: `11Mi × pods + 255Mi`.
 pub fn kube_reserved_memory(pods: i64) -> i64 {
-    (11 * pods.max(0) + 255) * MIB
+    pods.max(0)
+        .saturating_mul(11)
+        .saturating_add(255)
+        .saturating_mul(MIB)
 }
 
 /// The kubelet overhead for a node with `capacity` (which must hold cpu, pods and, when

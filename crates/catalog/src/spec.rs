@@ -275,19 +275,19 @@ impl InstanceSpec {
     pub fn capacity(&self, opts: &AllocatableOptions) -> ResourceList {
         use resources::*;
         let mut c = ResourceList::new();
-        c.set(CPU, self.vcpu * 1000);
+        c.set(CPU, self.vcpu.saturating_mul(1000));
         c.set(
             MEMORY,
             allocatable::memory_capacity_mib(self.memory_mib, opts.vm_memory_overhead_percent)
-                * MIB,
+                .saturating_mul(MIB),
         );
         c.set(
             PODS,
             allocatable::max_pods(self.vcpu, self.default_card_enis, self.ipv4_per_eni, opts)
-                * 1000,
+                .saturating_mul(1000),
         );
         let ephemeral = if opts.instance_store_raid0 && self.local_nvme_gb > 0 {
-            self.local_nvme_gb * 1_000_000_000_000
+            self.local_nvme_gb.saturating_mul(1_000_000_000_000)
         } else {
             opts.root_volume_size
         };
@@ -300,19 +300,19 @@ impl InstanceSpec {
                 _ => None,
             };
             if let Some(r) = resource.filter(|_| g.count > 0) {
-                c.set(r, g.count * 1000);
+                c.set(r, g.count.saturating_mul(1000));
             }
         }
         if let Some(a) = &self.accelerator {
             if a.neuron_cores > 0 || a.name.to_ascii_lowercase().starts_with("inferentia") {
-                c.set(AWS_NEURON, a.count * 1000);
+                c.set(AWS_NEURON, a.count.saturating_mul(1000));
                 if a.neuron_cores > 0 {
-                    c.set(AWS_NEURON_CORE, a.neuron_cores * 1000);
+                    c.set(AWS_NEURON_CORE, a.neuron_cores.saturating_mul(1000));
                 }
             }
         }
         if self.efa > 0 {
-            c.set(EFA, self.efa * 1000);
+            c.set(EFA, self.efa.saturating_mul(1000));
         }
         c
     }

@@ -381,7 +381,10 @@ impl TryFrom<&InstanceTypeInfo> for InstanceSpec {
         let gpu = gpus.first().map(|g| GpuSpec {
             name: g.name.clone().unwrap_or_default(),
             manufacturer: g.manufacturer.clone().unwrap_or_default(),
-            count: gpus.iter().filter_map(|g| g.count).sum(),
+            count: gpus
+                .iter()
+                .filter_map(|g| g.count)
+                .fold(0i64, i64::saturating_add),
             memory_mib: g
                 .memory_info
                 .as_ref()
@@ -402,20 +405,27 @@ impl TryFrom<&InstanceTypeInfo> for InstanceSpec {
             Some(AcceleratorSpec {
                 name: first.name.clone().unwrap_or_default(),
                 manufacturer: "AWS".to_string(),
-                count: neuron.iter().filter_map(|n| n.count).sum(),
+                count: neuron
+                    .iter()
+                    .filter_map(|n| n.count)
+                    .fold(0i64, i64::saturating_add),
                 neuron_cores: neuron
                     .iter()
                     .map(|n| {
-                        n.count.unwrap_or(0)
-                            * n.core_info.as_ref().and_then(|c| c.count).unwrap_or(0)
+                        n.count
+                            .unwrap_or(0)
+                            .saturating_mul(n.core_info.as_ref().and_then(|c| c.count).unwrap_or(0))
                     })
-                    .sum(),
+                    .fold(0i64, i64::saturating_add),
             })
         } else {
             infer.first().map(|a| AcceleratorSpec {
                 name: a.name.clone().unwrap_or_default(),
                 manufacturer: a.manufacturer.clone().unwrap_or_default(),
-                count: infer.iter().filter_map(|a| a.count).sum(),
+                count: infer
+                    .iter()
+                    .filter_map(|a| a.count)
+                    .fold(0i64, i64::saturating_add),
                 neuron_cores: 0,
             })
         };
