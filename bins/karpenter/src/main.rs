@@ -20,6 +20,8 @@ enum Command {
     Crds(karpenter::cmd::crds::Args),
     /// Validate NodePools, NodeClaims and EC2NodeClasses in manifests (exit 2 when invalid).
     Validate(karpenter::cmd::validate::Args),
+    /// Simulate provisioning offline: what would launch, what it costs, what stays pending.
+    Simulate(karpenter::simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +38,6 @@ fn main() -> ExitCode {
         Command::Catalog(args) => karpenter::cmd::catalog::run(args),
         Command::Crds(args) => karpenter::cmd::crds::run(args),
         Command::Validate(args) => karpenter::cmd::validate::run(args),
+        Command::Simulate(args) => karpenter::simulate::run(args),
     }
 }

@@ -1,0 +1,112 @@
+//! `karpenter simulate` on the scheduling benchmark workload written as YAML.
+//!
+//! The small run checks that every generated pod is accounted for. The 20,000-pod run is the
+//! performance contract — parse to output within 2× the scheduler's own time — and is meant for
+//! release builds:
+//!
+//! ```sh
+//! cargo test --release -p karpenter --test simulate_perf -- --ignored --nocapture
+//! ```
+
+use karpenter::manifest;
+use karpenter::simulate::{self, workload, Options};
+use std::time::Instant;
+
+struct Measured {
+    bytes: usize,
+    docs: usize,
+    parse_s: f64,
+    total_s: f64,
+    schedule_s: f64,
+    sim: simulate::Simulation,
+}
+
+fn run(pods: usize) -> Measured {
+    let dir = std::env::temp_dir().join(format!(
+        "karpenter-simulate-perf-{}-{pods}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("workload.yaml");
+    let yaml = workload::workload_yaml(pods).unwrap();
+    std::fs::write(&file, &yaml).unwrap();
+
+    let started = Instant::now();
+    let docs = manifest::load_paths(&[&file]).unwrap();
+    let parse_s = started.elapsed().as_secs_f64();
+    let sim = simulate::simulate_documents(
+        &docs,
+        &Options {
+            catalog: None,
+            region: "us-east-1".into(),
+        },
+    )
+    .unwrap();
+    let rendered = simulate::output::render(&sim.output, simulate::output::Format::Json).unwrap();
+    let total_s = started.elapsed().as_secs_f64();
+    assert!(rendered.len() > 2);
+    std::fs::remove_dir_all(&dir).ok();
+    Measured {
+        bytes: yaml.len(),
+        docs: docs.len(),
+        parse_s,
+        total_s,
+        schedule_s: sim.timings.schedule.as_secs_f64(),
+        sim,
+    }
+}
+
+fn report(m: &Measured) {
+    eprintln!(
+        "simulate: {} docs, {:.1} MB: parse {:.3}s ({:.1} MB/s, {:.0} docs/s), prepare {:.3}s, schedule {:.3}s, launch {:.3}s, total {:.3}s ({:.2}x the scheduler)",
+        m.docs,
+        m.bytes as f64 / 1e6,
+        m.parse_s,
+        m.bytes as f64 / 1e6 / m.parse_s,
+        m.docs as f64 / m.parse_s,
+        m.sim.timings.prepare.as_secs_f64(),
+        m.schedule_s,
+        m.sim.timings.launch.as_secs_f64(),
+        m.total_s,
+        m.total_s / m.schedule_s
+    );
+}
+
+#[test]
+fn benchmark_workload_is_fully_accounted_for() {
+    let m = run(250);
+    report(&m);
+    let s = &m.sim.output.summary;
+    assert_eq!(m.docs, 252, "pool, node class and 250 pods");
+    assert_eq!(s.pods, 250);
+    let placed: usize = m
+        .sim
+        .output
+        .node_claims
+        .iter()
+        .map(|c| c.pods.len())
+        .sum::<usize>()
+        + m.sim
+            .output
+            .existing_nodes
+            .iter()
+            .map(|n| n.pods.len())
+            .sum::<usize>();
+    assert_eq!(placed, s.scheduled);
+    assert_eq!(s.scheduled + m.sim.output.unschedulable.len(), s.pods);
+    assert!(s.scheduled > 0);
+}
+
+#[test]
+#[ignore = "performance: run in release with --ignored"]
+fn twenty_thousand_pods_within_twice_the_scheduler() {
+    let m = run(20_000);
+    report(&m);
+    assert_eq!(m.sim.output.summary.pods, 20_000);
+    assert!(
+        m.total_s <= 2.0 * m.schedule_s,
+        "simulate took {:.3}s, more than twice the scheduler's {:.3}s",
+        m.total_s,
+        m.schedule_s
+    );
+}
