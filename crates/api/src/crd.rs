@@ -149,6 +149,15 @@ mod tests {
         let yaml = all_yaml().unwrap();
         assert_eq!(yaml.matches("---\n").count(), 3);
         assert!(yaml.contains("pattern: ^(([0-9]+(s|m|h))+|Never)$"));
+        // Karpenter's CEL rules travel with the schema.
+        for rule in [
+            "rule: self.all(x, has(x.schedule) == has(x.duration))",
+            "message: must have only one blockDeviceMappings with rootVolume",
+            "message: must specify exactly one of ['role', 'instanceProfile']",
+            "message: requirements operator 'In' must have a value defined",
+        ] {
+            assert!(yaml.contains(rule), "{rule}");
+        }
         let spec = crds[0].spec.versions[0]
             .schema
             .as_ref()

@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::NodeSelectorRequirement;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,7 +34,7 @@ pub mod conditions {
 /// The desired state of an EC2NodeClass.
 // kube's printcolumn(...) attributes repeat `type_`, which clippy takes for duplicates.
 #[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
     group = "karpenter.k8s.aws",
     version = "v1",
@@ -64,6 +64,10 @@ pub mod conditions {
     )
 )]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("(has(self.role) && !has(self.instanceProfile)) || (!has(self.role) && has(self.instanceProfile))").message("must specify exactly one of ['role', 'instanceProfile']"),
+    validation = Rule::new("self.amiSelectorTerms.exists(x, has(x.alias)) ? true : has(self.amiFamily)").message("must specify amiFamily if amiSelectorTerms does not contain an alias")
+)]
 pub struct EC2NodeClassSpec {
     /// How subnets are found; instances launch in one of them (at least one term).
     #[serde(default)]
@@ -87,6 +91,7 @@ pub struct EC2NodeClassSpec {
     /// How AMIs are found: an alias (`al2023@latest`) or id/name/owner/tags/ssmParameter terms.
     #[serde(default)]
     #[schemars(length(min = 1, max = 30))]
+    #[x_kube(validation = Rule::new("!(self.exists(x, has(x.alias)) && self.size() != 1)").message("'alias' is mutually exclusive, cannot be set with a combination of other amiSelectorTerms"))]
     pub ami_selector_terms: Vec<AMISelectorTerm>,
     /// The AMI family, which decides bootstrap user data; implied by an alias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,6 +115,7 @@ pub struct EC2NodeClassSpec {
     /// Volumes attached at launch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 50))]
+    #[x_kube(validation = Rule::new("self.filter(x, has(x.rootVolume) ? x.rootVolume == true : false).size() <= 1").message("must have only one blockDeviceMappings with rootVolume"))]
     pub block_device_mappings: Vec<BlockDeviceMapping>,
     /// How instance store volumes are used (`RAID0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +132,11 @@ pub struct EC2NodeClassSpec {
 }
 
 /// A subnet selector term: tags or an id.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    validation = Rule::new("has(self.tags) || has(self.id)").message("expected at least one, got none, ['tags', 'id']"),
+    validation = Rule::new("!has(self.id) || !has(self.tags)").message("'id' is mutually exclusive, cannot be set with a combination of other fields in subnetSelectorTerms")
+)]
 pub struct SubnetSelectorTerm {
     /// Tags the subnet must have (`*` matches any value).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -139,7 +149,11 @@ pub struct SubnetSelectorTerm {
 }
 
 /// A security group selector term: tags, an id or a name.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    validation = Rule::new("has(self.tags) || has(self.id) || has(self.name)").message("expected at least one, got none, ['tags', 'id', 'name']"),
+    validation = Rule::new("!has(self.id) || !(has(self.tags) || has(self.name))").message("'id' is mutually exclusive, cannot be set with a combination of other fields in securityGroupSelectorTerms")
+)]
 pub struct SecurityGroupSelectorTerm {
     /// Tags the security group must have.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -155,7 +169,11 @@ pub struct SecurityGroupSelectorTerm {
 }
 
 /// A capacity reservation selector term: tags (optionally with an owner) or an id.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[x_kube(
+    validation = Rule::new("has(self.tags) || has(self.id)").message("expected at least one, got none, ['tags', 'id']"),
+    validation = Rule::new("!has(self.id) || !(has(self.tags) || has(self.ownerID))").message("'id' is mutually exclusive, cannot be set with a combination of other fields in capacityReservationSelectorTerms")
+)]
 pub struct CapacityReservationSelectorTerm {
     /// Tags the reservation must have.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -173,8 +191,13 @@ pub struct CapacityReservationSelectorTerm {
 
 /// An AMI selector term: an alias alone, an id alone, or a combination of name, owner, tags and
 /// SSM parameter.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("has(self.tags) || has(self.id) || has(self.name) || has(self.alias) || has(self.ssmParameter)").message("expected at least one, got none, ['tags', 'id', 'name', 'alias', 'ssmParameter']"),
+    validation = Rule::new("!has(self.id) || !(has(self.tags) || has(self.name) || has(self.alias) || has(self.owner) || has(self.ssmParameter))").message("'id' is mutually exclusive, cannot be set with a combination of other fields in amiSelectorTerms"),
+    validation = Rule::new("!has(self.alias) || !(has(self.tags) || has(self.name) || has(self.owner) || has(self.ssmParameter))").message("'alias' is mutually exclusive, cannot be set with a combination of other fields in amiSelectorTerms")
+)]
 pub struct AMISelectorTerm {
     /// `family@version`, e.g. `al2023@latest` or `bottlerocket@v1.20.0`; exclusive with other
     /// fields and terms.

@@ -5,7 +5,7 @@ use crate::requirements::NodeSelectorRequirementWithMinValues;
 use k8s_openapi::api::core::v1::Taint;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::CustomResource;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,16 +35,19 @@ pub mod conditions {
 }
 
 /// A reference to the provider-specific node class (for AWS, an EC2NodeClass).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, KubeSchema)]
 pub struct NodeClassReference {
     /// API group of the node class, e.g. `karpenter.k8s.aws`.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self != ''").message("group may not be empty"))]
     pub group: String,
     /// Kind of the node class, e.g. `EC2NodeClass`.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self != ''").message("kind may not be empty"))]
     pub kind: String,
     /// Name of the node class.
     #[serde(default)]
+    #[x_kube(validation = Rule::new("self != ''").message("name may not be empty"))]
     pub name: String,
 }
 
@@ -75,7 +78,7 @@ pub fn default_expire_after() -> NillableDuration {
 /// The desired state of a NodeClaim.
 // kube's printcolumn(...) attributes repeat `type_`, which clippy takes for duplicates.
 #[allow(clippy::duplicated_attributes)]
-#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(CustomResource, Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[kube(
     group = "karpenter.sh",
     version = "v1",
@@ -148,6 +151,11 @@ pub struct NodeClaimSpec {
     /// Requirements the instance must satisfy.
     #[serde(default)]
     #[schemars(length(max = 100))]
+    #[x_kube(
+        validation = Rule::new("self.all(x, x.operator == 'In' ? (has(x.values) && x.values.size() != 0) : true)").message("requirements operator 'In' must have a value defined"),
+        validation = Rule::new("self.all(x, (x.operator == 'Gt' || x.operator == 'Lt' || x.operator == 'Gte' || x.operator == 'Lte') ? (has(x.values) && x.values.size() == 1 && int(x.values[0]) >= 0) : true)").message("requirements operator 'Gt', 'Lt', 'Gte' or 'Lte' must have a single positive integer value"),
+        validation = Rule::new("self.all(x, (x.operator == 'In' && has(x.minValues)) ? (has(x.values) && x.values.size() >= x.minValues) : true)").message("requirements with 'minValues' must have at least that many values specified in the 'values' field")
+    )]
     pub requirements: Vec<NodeSelectorRequirementWithMinValues>,
     /// Resources the node must provide.
     #[serde(default, skip_serializing_if = "is_default")]

@@ -7,7 +7,7 @@ use crate::requirements::NodeSelectorRequirementWithMinValues;
 use k8s_openapi::api::core::v1::Taint;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -124,7 +124,7 @@ impl NodeClaimTemplateMetadata {
 }
 
 /// The NodeClaim spec of a NodePool's template (a NodeClaim spec without resources).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeClaimTemplateSpec {
     /// Taints the nodes are created with; pods must tolerate them.
@@ -136,6 +136,14 @@ pub struct NodeClaimTemplateSpec {
     /// Requirements on the instances (instance types, zones, capacity types, ...).
     #[serde(default)]
     #[schemars(length(max = 100))]
+    #[x_kube(
+        validation = Rule::new("self.all(x, x.operator == 'In' ? (has(x.values) && x.values.size() != 0) : true)").message("requirements operator 'In' must have a value defined"),
+        validation = Rule::new("self.all(x, (x.operator == 'Gt' || x.operator == 'Lt' || x.operator == 'Gte' || x.operator == 'Lte') ? (has(x.values) && x.values.size() == 1 && int(x.values[0]) >= 0) : true)").message("requirements operator 'Gt', 'Lt', 'Gte' or 'Lte' must have a single positive integer value"),
+        validation = Rule::new("self.all(x, (x.operator == 'In' && has(x.minValues)) ? (has(x.values) && x.values.size() >= x.minValues) : true)").message("requirements with 'minValues' must have at least that many values specified in the 'values' field")
+,
+        validation = Rule::new("self.all(x, x.key != 'karpenter.sh/nodepool')").message("label \"karpenter.sh/nodepool\" is restricted"),
+        validation = Rule::new("self.all(x, x.key != 'kubernetes.io/hostname')").message("label \"kubernetes.io/hostname\" is restricted")
+    )]
     pub requirements: Vec<NodeSelectorRequirementWithMinValues>,
     /// The node class the nodes are launched with.
     #[serde(default)]
@@ -206,7 +214,7 @@ fn default_budget_nodes() -> String {
 }
 
 /// A NodePool's disruption policy.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Disruption {
     /// How long a node must be consolidatable (no pod scheduled or removed) before Karpenter
@@ -219,6 +227,7 @@ pub struct Disruption {
     /// Limits on how many nodes may be disrupted at once (default one budget of `10%`).
     #[serde(default = "default_budgets")]
     #[schemars(length(max = 50))]
+    #[x_kube(validation = Rule::new("self.all(x, has(x.schedule) == has(x.duration))").message("'schedule' must be set with 'duration'"))]
     pub budgets: Vec<Budget>,
 }
 
