@@ -28,11 +28,20 @@ fn bench(c: &mut Criterion) {
     c.bench_function("catalog/load_and_filter_nodepool", |b| {
         b.iter(|| {
             let cat = Catalog::builtin(black_box("us-east-1"), &opts).expect("built-in");
-            cat.filter(black_box(&reqs))
+            cat.into_filtered(black_box(&reqs))
         })
     });
+    c.bench_function("catalog/parse_embedded_specs", |b| {
+        b.iter(|| karpenter_catalog::builtin::specs().expect("specs"))
+    });
+    c.bench_function("catalog/parse_embedded_prices", |b| {
+        b.iter(|| karpenter_catalog::builtin::PriceTable::load().expect("prices"))
+    });
     let cat = Catalog::builtin("us-east-1", &opts).expect("built-in");
-    c.bench_function("catalog/filter_nodepool", |b| {
+    c.bench_function("catalog/filter_nodepool_by_reference", |b| {
+        b.iter(|| cat.matching(black_box(&reqs)).count())
+    });
+    c.bench_function("catalog/filter_nodepool_cloned", |b| {
         b.iter(|| cat.filter(black_box(&reqs)))
     });
 }

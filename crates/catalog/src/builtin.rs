@@ -6,6 +6,7 @@
 //! the AWS Price List API and DescribeSpotPriceHistory.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use crate::allocatable::AllocatableOptions;
 use crate::catalog::{Catalog, CatalogError, PriceSource};
@@ -222,19 +223,22 @@ fn round6(v: f64) -> f64 {
     (v * 1e6).round() / 1e6
 }
 
-/// 64-bit FNV-1a.
-fn fnv1a(s: &str) -> u64 {
+/// 64-bit FNV-1a over the parts joined by `/`.
+fn fnv1a(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    for (i, part) in parts.iter().enumerate() {
+        let sep: &[u8] = if i == 0 { b"" } else { b"/" };
+        for b in sep.iter().chain(part.as_bytes()) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
     h
 }
 
 /// The built-in spot estimate for a type in a zone (see [`SPOT_BASE`]).
 pub fn spot_estimate(on_demand: f64, region: &str, zone: &str, instance_type: &str) -> f64 {
-    let u = (fnv1a(&format!("{region}/{zone}/{instance_type}")) >> 11) as f64 / (1u64 << 53) as f64;
+    let u = (fnv1a(&[region, zone, instance_type]) >> 11) as f64 / (1u64 << 53) as f64;
     round6(on_demand * (SPOT_BASE + SPOT_SPREAD * u)).max(0.000001)
 }
 
@@ -252,11 +256,50 @@ pub fn zones(region: &str) -> Result<Vec<(String, String)>, CatalogError> {
     Ok(out)
 }
 
+/// The embedded data, parsed once per process (it never changes).
+struct Parsed {
+    specs: Vec<InstanceSpec>,
+    prices: PriceTable,
+    /// region → (instance type → zone letters).
+    offered: HashMap<&'static str, HashMap<&'static str, &'static str>>,
+    /// region → zone name → zone id.
+    zone_ids: HashMap<&'static str, BTreeMap<String, String>>,
+}
+
+fn parse_all() -> Result<Parsed, CatalogError> {
+    let mut offered: HashMap<&'static str, HashMap<&'static str, &'static str>> = HashMap::new();
+    for (line, f) in rows(OFFERINGS_CSV) {
+        if f.len() != 3 {
+            return Err(data_err(
+                "offerings.csv",
+                line,
+                "expected region,instance_type,zones",
+            ));
+        }
+        offered.entry(f[0]).or_default().insert(f[1], f[2]);
+    }
+    let mut zone_ids = HashMap::new();
+    for region in REGIONS {
+        zone_ids.insert(region, zones(region)?.into_iter().collect());
+    }
+    Ok(Parsed {
+        specs: specs()?,
+        prices: PriceTable::load()?,
+        offered,
+        zone_ids,
+    })
+}
+
+fn parsed() -> Result<&'static Parsed, CatalogError> {
+    static PARSED: OnceLock<Result<Parsed, CatalogError>> = OnceLock::new();
+    PARSED.get_or_init(parse_all).as_ref().map_err(Clone::clone)
+}
+
 impl Catalog {
     /// The built-in catalog for `region`: every instance type offered there that has a built-in
     /// price, with capacity and overhead computed with `opts`, an on-demand offering in every
     /// zone that offers it and a spot offering where EC2 sells it as spot. Prices are a dated
-    /// snapshot ([`PRICES_AS_OF`]).
+    /// snapshot ([`PRICES_AS_OF`]). The embedded data is parsed on the first call only.
     pub fn builtin(region: &str, opts: &AllocatableOptions) -> Result<Catalog, CatalogError> {
         if !REGIONS.contains(&region) {
             return Err(CatalogError::UnknownRegion {
@@ -265,49 +308,41 @@ impl Catalog {
             });
         }
         opts.validate().map_err(CatalogError::Options)?;
-        let prices = PriceTable::load()?;
-        let zone_ids: BTreeMap<String, String> = zones(region)?.into_iter().collect();
-        let mut offered: HashMap<&'static str, &'static str> = HashMap::new();
-        for (line, f) in rows(OFFERINGS_CSV) {
-            if f.len() != 3 {
-                return Err(data_err(
-                    "offerings.csv",
-                    line,
-                    "expected region,instance_type,zones",
-                ));
-            }
-            if f[0] == region {
-                offered.insert(f[1], f[2]);
-            }
-        }
+        let data = parsed()?;
+        let empty = HashMap::new();
+        let offered = data.offered.get(region).unwrap_or(&empty);
+        let no_zones = BTreeMap::new();
+        let zone_ids = data.zone_ids.get(region).unwrap_or(&no_zones);
         let mut instance_types = Vec::with_capacity(offered.len());
-        for spec in specs()? {
+        for spec in &data.specs {
             let Some(letters) = offered.get(spec.name.as_str()) else {
                 continue;
             };
-            let Some(od) = prices.on_demand(region, &spec) else {
+            let Some(od) = data.prices.on_demand(region, spec) else {
                 continue;
             };
             let mut offerings = Vec::with_capacity(letters.len() * 2);
             for letter in letters.chars() {
-                let zone = format!("{region}{letter}");
+                let mut zone = String::with_capacity(region.len() + 1);
+                zone.push_str(region);
+                zone.push(letter);
                 let zone_id = zone_ids.get(&zone).cloned();
-                offerings.push(Offering {
-                    zone: zone.clone(),
-                    zone_id: zone_id.clone(),
-                    capacity_type: CapacityType::OnDemand,
-                    price: od,
-                    available: true,
-                });
                 if spec.spot_supported {
                     offerings.push(Offering {
                         price: spot_estimate(od, region, &zone, &spec.name),
-                        zone,
-                        zone_id,
+                        zone: zone.clone(),
+                        zone_id: zone_id.clone(),
                         capacity_type: CapacityType::Spot,
                         available: true,
                     });
                 }
+                offerings.push(Offering {
+                    zone,
+                    zone_id,
+                    capacity_type: CapacityType::OnDemand,
+                    price: od,
+                    available: true,
+                });
             }
             instance_types.push(spec.to_instance_type(opts, offerings));
         }

@@ -112,6 +112,17 @@ impl Catalog {
             .collect()
     }
 
+    /// This catalog reduced to the instance types that satisfy `reqs` (offerings narrowed),
+    /// without copying them.
+    pub fn into_filtered(mut self, reqs: &[Requirement]) -> Catalog {
+        self.instance_types
+            .retain(|it| instance_type_matches(it, reqs));
+        for it in &mut self.instance_types {
+            it.offerings.retain(|o| offering_matches(o, reqs));
+        }
+        self
+    }
+
     /// A copy keeping only the instance types that satisfy `reqs` (offerings narrowed).
     pub fn filtered(&self, reqs: &[Requirement]) -> Catalog {
         Catalog {

@@ -629,3 +629,16 @@ fn pods_and_bandwidth_match_the_public_reference() {
         assert!(n >= 700 && same * 100 >= n * 98, "bandwidth {same}/{n}");
     }
 }
+
+#[test]
+fn into_filtered_equals_filter() {
+    let c = catalog();
+    let reqs = vec![
+        req("karpenter.k8s.aws/instance-category In [c,m,r]"),
+        req("karpenter.sh/capacity-type In spot"),
+    ];
+    let a = c.filter(&reqs);
+    let b = c.clone().into_filtered(&reqs);
+    assert_eq!(a, b.instance_types);
+    assert_eq!(c.matching(&reqs).count(), a.len());
+}
