@@ -238,6 +238,8 @@ pub(crate) struct PoolC {
     pub type_labels: Vec<Vec<(u32, u32)>>,
     /// Available offerings: (zone, capacity type, price, offering index).
     pub offers: Vec<Vec<(u32, u32, f64, usize)>>,
+    /// Rank of each type's name in name order (for cheap tie-breaks).
+    pub name_rank: Vec<u32>,
     /// Allocatable, flat `types × dims`.
     pub alloc: Vec<i64>,
     /// Capacity, flat `types × dims` (for limits).
@@ -549,7 +551,8 @@ impl World {
         let Some(ps) = &pod.spec else {
             return s;
         };
-        let labels = pod.metadata.labels.clone().unwrap_or_default();
+        let no_labels = BTreeMap::new();
+        let labels = pod.metadata.labels.as_ref().unwrap_or(&no_labels);
         for (k, v) in ps.node_selector.iter().flatten() {
             let key = self.keys.intern(k);
             let val = self.vals.intern(v);
@@ -635,7 +638,7 @@ impl World {
                 .iter()
                 .flatten()
             {
-                let id = self.affinity_tg(TgKind::Affinity, t, ns, &labels);
+                let id = self.affinity_tg(TgKind::Affinity, t, ns, labels);
                 s.affinity.push(id);
             }
             let mut prefs: Vec<_> = pa
@@ -645,7 +648,7 @@ impl World {
                 .collect();
             prefs.sort_by_key(|p| std::cmp::Reverse(p.weight));
             for p in prefs {
-                let id = self.affinity_tg(TgKind::Affinity, &p.pod_affinity_term, ns, &labels);
+                let id = self.affinity_tg(TgKind::Affinity, &p.pod_affinity_term, ns, labels);
                 s.pref_affinity.push(id);
             }
         }
@@ -655,7 +658,7 @@ impl World {
                 .iter()
                 .flatten()
             {
-                let id = self.affinity_tg(TgKind::AntiAffinity, t, ns, &labels);
+                let id = self.affinity_tg(TgKind::AntiAffinity, t, ns, labels);
                 s.anti.push(id);
             }
             let mut prefs: Vec<_> = pa
@@ -665,7 +668,7 @@ impl World {
                 .collect();
             prefs.sort_by_key(|p| std::cmp::Reverse(p.weight));
             for p in prefs {
-                let id = self.affinity_tg(TgKind::AntiAffinity, &p.pod_affinity_term, ns, &labels);
+                let id = self.affinity_tg(TgKind::AntiAffinity, &p.pod_affinity_term, ns, labels);
                 s.pref_anti.push(id);
             }
         }
@@ -892,18 +895,10 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
         w.namespaces.push((id, lv));
     }
 
-    // Pass 1: requests as resource lists, to learn the dimensions.
+    // Pass 1: resource names, to learn the dimensions.
     let mut extra: BTreeSet<String> = BTreeSet::new();
-    let mut pod_rl = Vec::with_capacity(input.pending_pods.len());
     for p in &input.pending_pods {
-        let rl =
-            pod_requests(p).map_err(|e| qerr(format!("Pod {}", pod_key(p)), e.field, e.error))?;
-        for k in rl.0.keys() {
-            if k != "cpu" && k != "memory" && k != "pods" && !extra.contains(k) {
-                extra.insert(k.clone());
-            }
-        }
-        pod_rl.push(rl);
+        resource_names(p, &mut extra);
     }
     let mut ds_rl = Vec::new();
     for ds in &input.daemonsets {
@@ -1013,7 +1008,7 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
             for (k, _) in &lv {
                 pool.type_keys.insert(*k);
             }
-            let offers: Vec<(u32, u32, f64, usize)> = it
+            let mut offers: Vec<(u32, u32, f64, usize)> = it
                 .offerings
                 .iter()
                 .enumerate()
@@ -1027,6 +1022,13 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
                     )
                 })
                 .collect();
+            // Cheapest first, ties by zone then capacity type, so the first offering a claim's
+            // requirements allow is the one to launch.
+            offers.sort_by(|a, b| {
+                a.2.total_cmp(&b.2)
+                    .then_with(|| w.vals.name(a.0).cmp(w.vals.name(b.0)))
+                    .then_with(|| w.vals.name(a.1).cmp(w.vals.name(b.1)))
+            });
             let alloc = it.allocatable();
             let cap = &it.capacity;
             pool.alloc.extend(w.dims.iter().map(|d| alloc.get(d)));
@@ -1035,6 +1037,12 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
             pool.type_labels.push(lv);
             pool.offers.push(offers);
             let _ = ti;
+        }
+        let mut by_name: Vec<usize> = (0..nt).collect();
+        by_name.sort_by(|a, b| types[*a].1.cmp(types[*b].1));
+        pool.name_rank = vec![0; nt];
+        for (rank, ti) in by_name.into_iter().enumerate() {
+            pool.name_rank[ti] = rank as u32;
         }
         for ti in 0..nt {
             if w.type_ok(&pool, ti, &pool.reqs) {
@@ -1154,7 +1162,8 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
     // Pending pods.
     let volumes = VolumeIndex::new(input);
     let mut ns_cache: HashMap<String, u32> = HashMap::new();
-    for (pi, p) in input.pending_pods.iter().enumerate() {
+    let mut qcache: HashMap<&str, i64> = HashMap::new();
+    for p in &input.pending_pods {
         let ns_name = p.metadata.namespace.as_deref().unwrap_or("default");
         let ns = match ns_cache.get(ns_name) {
             Some(&id) => id,
@@ -1171,7 +1180,13 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
         let ls = w.label_set(ns, lv);
         let spec = w.spec(p, ns, input, &volumes);
         let spec_id = w.intern_spec(spec);
-        let mut req = w.vec_of(&pod_rl[pi]);
+        let mut req = requests_vec(p, &w.dims, &mut qcache).map_err(|e| {
+            // The slow path names the field.
+            match pod_requests(p) {
+                Err(fe) => qerr(format!("Pod {}", pod_key(p)), fe.field, fe.error),
+                Ok(_) => qerr(format!("Pod {}", pod_key(p)), "spec".into(), e),
+            }
+        })?;
         req[PODS] += POD_UNIT;
         w.pods.push(PodC {
             key: pod_key(p),
@@ -1436,4 +1451,108 @@ impl World {
             zr.is_none_or(|r| r.has(o.0, &self.vals)) && cr.is_none_or(|r| r.has(o.1, &self.vals))
         })
     }
+}
+
+/// Adds every resource name a pod requests or limits (other than cpu, memory, pods) to `out`.
+fn resource_names(pod: &Pod, out: &mut BTreeSet<String>) {
+    let Some(spec) = &pod.spec else { return };
+    let mut add = |k: &String| {
+        if k != "cpu" && k != "memory" && k != "pods" && !out.contains(k) {
+            out.insert(k.clone());
+        }
+    };
+    for c in spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+    {
+        if let Some(r) = &c.resources {
+            r.requests.iter().flatten().for_each(|(k, _)| add(k));
+            r.limits.iter().flatten().for_each(|(k, _)| add(k));
+        }
+    }
+    spec.overhead.iter().flatten().for_each(|(k, _)| add(k));
+}
+
+fn cached_quantity<'a>(
+    cache: &mut HashMap<&'a str, i64>,
+    q: &'a str,
+) -> Result<i64, karpenter_api::quantity::QuantityError> {
+    if let Some(v) = cache.get(q) {
+        return Ok(*v);
+    }
+    let v = karpenter_api::quantity::parse_milli(q)?;
+    cache.insert(q, v);
+    Ok(v)
+}
+
+/// [`pod_requests`] on resource vectors over `dims`, with parsed quantities cached: the same
+/// semantics (containers plus sidecars, init containers with the sidecars started before them,
+/// limits standing in for missing requests, plus overhead), without building maps.
+pub(crate) fn requests_vec<'a>(
+    pod: &'a Pod,
+    dims: &[String],
+    cache: &mut HashMap<&'a str, i64>,
+) -> Result<Vec<i64>, karpenter_api::quantity::QuantityError> {
+    let nd = dims.len();
+    let mut reqs = vec![0i64; nd];
+    let Some(spec) = &pod.spec else {
+        return Ok(reqs);
+    };
+    let dim = |k: &str| dims.iter().position(|d| d == k);
+    let mut container = |c: &'a k8s_openapi::api::core::v1::Container,
+                         out: &mut Vec<i64>|
+     -> Result<(), karpenter_api::quantity::QuantityError> {
+        out.iter_mut().for_each(|x| *x = 0);
+        if let Some(r) = &c.resources {
+            for (k, q) in r.requests.iter().flatten() {
+                if let Some(d) = dim(k) {
+                    out[d] = cached_quantity(cache, &q.0)?;
+                }
+            }
+            for (k, q) in r.limits.iter().flatten() {
+                if r.requests.as_ref().is_some_and(|m| m.contains_key(k)) {
+                    continue;
+                }
+                if let Some(d) = dim(k) {
+                    out[d] = cached_quantity(cache, &q.0)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut tmp = vec![0i64; nd];
+    for c in &spec.containers {
+        container(c, &mut tmp)?;
+        for d in 0..nd {
+            reqs[d] = reqs[d].saturating_add(tmp[d]);
+        }
+    }
+    if let Some(inits) = &spec.init_containers {
+        let mut restartable = vec![0i64; nd];
+        let mut init_max = vec![0i64; nd];
+        for c in inits {
+            container(c, &mut tmp)?;
+            if c.restart_policy.as_deref() == Some("Always") {
+                for d in 0..nd {
+                    reqs[d] = reqs[d].saturating_add(tmp[d]);
+                    restartable[d] = restartable[d].saturating_add(tmp[d]);
+                    init_max[d] = init_max[d].max(restartable[d]);
+                }
+            } else {
+                for d in 0..nd {
+                    init_max[d] = init_max[d].max(tmp[d].saturating_add(restartable[d]));
+                }
+            }
+        }
+        for d in 0..nd {
+            reqs[d] = reqs[d].max(init_max[d]);
+        }
+    }
+    for (k, q) in spec.overhead.iter().flatten() {
+        if let Some(d) = dim(k) {
+            reqs[d] = reqs[d].saturating_add(cached_quantity(cache, &q.0)?);
+        }
+    }
+    Ok(reqs)
 }

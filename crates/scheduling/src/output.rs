@@ -195,30 +195,22 @@ impl Engine {
             let np = &input.node_pools[pool.input_idx];
             let zr = c.reqs.get(w.k_zone);
             let cr = c.reqs.get(w.k_ct);
-            let mut options: Vec<(f64, &str, usize, usize)> = bits(&c.types)
+            let mut options: Vec<(f64, u32, usize, usize)> = bits(&c.types)
                 .filter_map(|ti| {
-                    let best = pool.offers[ti]
-                        .iter()
-                        .filter(|o| {
-                            zr.is_none_or(|r| r.has(o.0, &w.vals))
-                                && cr.is_none_or(|r| r.has(o.1, &w.vals))
-                        })
-                        .min_by(|a, b| {
-                            a.2.total_cmp(&b.2)
-                                .then_with(|| w.vals.name(a.0).cmp(w.vals.name(b.0)))
-                                .then_with(|| w.vals.name(a.1).cmp(w.vals.name(b.1)))
-                        })?;
-                    let idx = pool.type_idx[ti];
-                    Some((best.2, np.instance_types[idx].name.as_str(), idx, best.3))
+                    let best = pool.offers[ti].iter().find(|o| {
+                        zr.is_none_or(|r| r.has(o.0, &w.vals))
+                            && cr.is_none_or(|r| r.has(o.1, &w.vals))
+                    })?;
+                    Some((best.2, pool.name_rank[ti], pool.type_idx[ti], best.3))
                 })
                 .collect();
-            options.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+            options.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
             options.truncate(self_max(input));
-            let launch = options.first().map(|&(price, name, idx, oi)| {
+            let launch = options.first().map(|&(price, _, idx, oi)| {
                 let o = &np.instance_types[idx].offerings[oi];
                 Launch {
                     instance_type_index: idx,
-                    instance_type: name.to_string(),
+                    instance_type: np.instance_types[idx].name.clone(),
                     zone: o.zone.clone(),
                     capacity_type: o.capacity_type,
                     price,
@@ -249,9 +241,9 @@ impl Engine {
                 requirements,
                 instance_types: options
                     .iter()
-                    .map(|&(price, name, idx, _)| InstanceTypeOption {
+                    .map(|&(price, _, idx, _)| InstanceTypeOption {
                         index: idx,
-                        name: name.to_string(),
+                        name: np.instance_types[idx].name.clone(),
                         price,
                     })
                     .collect(),
