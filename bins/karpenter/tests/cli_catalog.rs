@@ -142,3 +142,32 @@ fn invalid_input_exits_2_with_a_message() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("mars-north-1"));
 }
+
+#[test]
+fn node_class_kubelet_settings_change_allocatable() {
+    let dir = std::env::temp_dir().join(format!("karpenter-cli-nodeclass-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("nodeclass.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: x}\n---\napiVersion: karpenter.k8s.aws/v1\nkind: EC2NodeClass\nmetadata: {name: default}\nspec:\n  role: r\n  amiSelectorTerms: [{alias: al2023@latest}]\n  subnetSelectorTerms: [{id: subnet-1}]\n  securityGroupSelectorTerms: [{id: sg-1}]\n  kubelet: {maxPods: 110}\n",
+    )
+    .unwrap();
+    let o = karpenter(&[
+        "catalog",
+        "--node-class",
+        path.to_str().unwrap(),
+        "-r",
+        "node.kubernetes.io/instance-type In m5.large",
+        "-o",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["instanceTypes"][0]["capacity"]["pods"], "110");
+    std::fs::write(&path, "kind: EC2NodeClass\nspec: 3\n").unwrap();
+    let o = karpenter(&["catalog", "--node-class", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--node-class"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! karpenter catalog [--region R] [--requirement 'KEY OP VALUES']... [--catalog FILE]
-//!                   [--output table|json]
+//!                   [--node-class FILE] [--output table|json]
 //! ```
 //!
 //! Exit status: 0 on success, 2 for invalid input (requirement, region, catalog file), 1 for
@@ -49,9 +49,32 @@ pub struct Args {
     /// Use this catalog file (the `simulate --catalog` format) instead of the built-in catalog.
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<std::path::PathBuf>,
+    /// An EC2NodeClass manifest (YAML, the first EC2NodeClass document is used) whose kubelet
+    /// settings and block device mappings change capacity and allocatable.
+    #[arg(long, value_name = "FILE")]
+    pub node_class: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "table")]
     pub output: Output,
+}
+
+/// The allocatable options of the first EC2NodeClass in a YAML file.
+fn node_class_options(path: &std::path::Path) -> Result<AllocatableOptions, CatalogCmdError> {
+    use serde::Deserialize as _;
+    let input = |m: String| CatalogCmdError::Input(format!("--node-class {}: {m}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| input(e.to_string()))?;
+    for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        let value =
+            serde_yaml::Value::deserialize(doc).map_err(|e| input(format!("document {i}: {e}")))?;
+        if value.get("kind").and_then(|k| k.as_str()) != Some("EC2NodeClass") {
+            continue;
+        }
+        let nc: karpenter_api::EC2NodeClass = serde_yaml::from_value(value)
+            .map_err(|e| input(format!("document {i} (EC2NodeClass): {e}")))?;
+        return AllocatableOptions::from_node_class(&nc)
+            .map_err(|e| input(format!("document {i}: {e}")));
+    }
+    Err(input("no EC2NodeClass document".to_string()))
 }
 
 /// Why the command failed: invalid input (exit 2) or anything else (exit 1).
@@ -82,14 +105,21 @@ pub fn render(args: &Args) -> Result<String, CatalogCmdError> {
             parse_catalog_file(&text)
                 .map_err(|e| CatalogCmdError::Input(format!("{}: {e}", path.display())))?
         }
-        None => Catalog::builtin(&args.region, &AllocatableOptions::default())
-            .map_err(|e| CatalogCmdError::Input(format!("--region: {e}")))?,
+        None => {
+            let opts = match &args.node_class {
+                Some(path) => node_class_options(path)?,
+                None => AllocatableOptions::default(),
+            };
+            Catalog::builtin(&args.region, &opts)
+                .map_err(|e| CatalogCmdError::Input(format!("--region: {e}")))?
+        }
     };
-    let mut types = catalog.filter(&reqs);
-    types.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    let mut catalog = catalog.into_filtered(&reqs);
+    catalog.instance_types.sort_by_cached_key(sort_key);
+    let types = &catalog.instance_types;
     match args.output {
-        Output::Table => Ok(table(&catalog, &types)),
-        Output::Json => serde_json::to_string_pretty(&document(&catalog, &types))
+        Output::Table => Ok(table(&catalog, types)),
+        Output::Json => serde_json::to_string_pretty(&document(&catalog, types))
             .map(|s| s + "\n")
             .map_err(|e| CatalogCmdError::Other(format!("encoding JSON: {e}"))),
     }
