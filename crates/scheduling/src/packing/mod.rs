@@ -19,9 +19,11 @@
 //! - Pods of a group no compatible usable type can hold one of are reported in
 //!   [`Packing::unplaceable`] and left out of the bound.
 
+mod colgen;
 mod knapsack;
 mod prep;
 
+use colgen::Column;
 use prep::{PType, Prepared};
 
 /// A set of identical pods: same requests, same instance types allowed.
@@ -71,6 +73,28 @@ pub struct Solution {
     pub packing: Packing,
     /// No placement of the placeable pods costs less than this (USD per hour).
     pub lower_bound: f64,
+    /// How the computation went.
+    pub stats: Stats,
+}
+
+/// Figures about one [`solve`], for logs and benchmarks.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stats {
+    /// Types left after pruning dominated ones.
+    pub types_considered: usize,
+    /// Column-generation rounds run.
+    pub rounds: usize,
+    /// Packing patterns generated.
+    pub columns: usize,
+    /// Value of the configuration LP over the generated patterns (an upper bound on the LP
+    /// optimum; equal to it when `converged`).
+    pub lp_value: Option<f64>,
+    /// Whether column generation proved the configuration LP optimal (within 0.001 %).
+    pub converged: bool,
+    /// Cost of the greedy packing before rounding the LP (USD/h).
+    pub greedy_cost: f64,
+    /// Cost of the rounded LP packing after local improvement (USD/h), when the LP was solved.
+    pub rounded_cost: Option<f64>,
 }
 
 impl Solution {
@@ -109,16 +133,143 @@ pub fn pack(groups: &[PodGroup], types: &[TypeOption]) -> Packing {
 /// [`pack`] and [`lower_bound`] from one computation.
 pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
     let prep = prep::prepare(groups, types);
-    let bound = simple_bound(&prep);
-    let mut remaining: Vec<u32> = prep.groups.iter().map(|g| g.count).collect();
-    let values = pod_values(&prep);
-    let mut bins = greedy(&prep, &mut remaining, &values);
-    improve(&prep, &mut bins);
-    let packing = to_packing(&prep, bins);
-    Solution {
-        lower_bound: bound.min(packing.cost),
-        packing,
+    if prep.groups.is_empty() {
+        return Solution {
+            packing: to_packing(&prep, Vec::new()),
+            lower_bound: 0.0,
+            stats: Stats::default(),
+        };
     }
+    let proxy = pod_values(&prep);
+
+    // A first packing: the greedy on per-pod dollar values. Its patterns seed the master.
+    let mut remaining: Vec<u32> = prep.groups.iter().map(|g| g.count).collect();
+    let first = greedy(&prep, &mut remaining, &proxy);
+    let mut initial = first.clone();
+    initial.extend(single_group_columns(&prep));
+
+    let cg = colgen::run(&prep, initial, &proxy);
+    let bound = simple_bound(&prep).max(cg.bound);
+
+    let mut best = to_bins(&prep, &first);
+    improve(&prep, &mut best);
+    let mut stats = Stats {
+        types_considered: prep.types.len(),
+        rounds: cg.rounds,
+        columns: cg.columns.len(),
+        lp_value: cg.lp_value,
+        converged: cg.converged,
+        greedy_cost: cost(&prep, &best),
+        rounded_cost: None,
+    };
+    if let Some(x) = colgen::solve_primal(&prep, &cg.columns) {
+        // Small positive values for groups whose dual is zero keep them worth placing.
+        let values: Vec<f64> = cg
+            .duals
+            .iter()
+            .zip(&proxy)
+            .map(|(&y, &p)| y + 1e-6 * p)
+            .collect();
+        let mut rounded = round(&prep, &cg.columns, &x, &values);
+        improve(&prep, &mut rounded);
+        stats.rounded_cost = Some(cost(&prep, &rounded));
+        if cost(&prep, &rounded) < cost(&prep, &best) - 1e-12 {
+            best = rounded;
+        }
+    }
+    let packing = to_packing(&prep, best);
+    Solution {
+        lower_bound: bound.min(packing.cost).max(0.0),
+        packing,
+        stats,
+    }
+}
+
+/// For each group, the pattern holding as many of its pods as fit on the type with the lowest
+/// price per pod, so that the master is feasible from the start.
+fn single_group_columns(prep: &Prepared) -> Vec<Column> {
+    let mut out = Vec::new();
+    for (g, grp) in prep.groups.iter().enumerate() {
+        let mut best: Option<(f64, usize, u32)> = None;
+        for &t in &grp.types {
+            let ty = &prep.types[t];
+            let fit = (0..prep.dims)
+                .filter(|&d| grp.demand[d] > 0)
+                .map(|d| ty.alloc[d] / grp.demand[d])
+                .min()
+                .unwrap_or(i64::from(grp.count))
+                .clamp(0, i64::from(grp.count));
+            let fit = u32::try_from(fit).unwrap_or(0);
+            if fit == 0 {
+                continue;
+            }
+            let per_pod = ty.price / f64::from(fit);
+            if best.is_none_or(|(b, _, _)| per_pod < b) {
+                best = Some((per_pod, t, fit));
+            }
+        }
+        if let Some((_, t, fit)) = best {
+            let mut counts = vec![0u32; prep.groups.len()];
+            counts[g] = fit;
+            out.push(Column { ty: t, counts });
+        }
+    }
+    out
+}
+
+/// Rounds the master LP solution `x` over `columns`: whole copies of each pattern first (largest
+/// `x` first, counts trimmed to the pods still unplaced), then the greedy for the rest.
+fn round(prep: &Prepared, columns: &[Column], x: &[f64], values: &[f64]) -> Vec<PBin> {
+    let mut remaining: Vec<u32> = prep.groups.iter().map(|g| g.count).collect();
+    let mut order: Vec<usize> = (0..columns.len()).collect();
+    order.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
+    let mut bins = Vec::new();
+    for p in order {
+        let copies = (x[p] + 1e-7).floor();
+        if copies < 1.0 {
+            continue;
+        }
+        // Bounded by the pods of the instance, so the conversion cannot overflow.
+        let copies = copies.min(f64::from(u32::MAX)) as u32;
+        for _ in 0..copies {
+            let counts: Vec<u32> = columns[p]
+                .counts
+                .iter()
+                .zip(&remaining)
+                .map(|(&a, &r)| a.min(r))
+                .collect();
+            if counts.iter().all(|&k| k == 0) {
+                break;
+            }
+            for (r, &k) in remaining.iter_mut().zip(&counts) {
+                *r -= k;
+            }
+            bins.push(PBin {
+                ty: prep.types[columns[p].ty].all,
+                counts,
+            });
+        }
+    }
+    let rest = greedy(prep, &mut remaining, values);
+    bins.extend(to_bins(prep, &rest));
+    bins
+}
+
+fn to_bins(prep: &Prepared, columns: &[Column]) -> Vec<PBin> {
+    columns
+        .iter()
+        .map(|c| PBin {
+            ty: prep.types[c.ty].all,
+            counts: c.counts.clone(),
+        })
+        .collect()
+}
+
+fn cost(prep: &Prepared, bins: &[PBin]) -> f64 {
+    bins.iter()
+        .filter(|b| b.counts.iter().any(|&k| k > 0))
+        .map(|b| prep.all_types[b.ty].price)
+        .sum()
 }
 
 /// Fraction of type `t` one pod of demand `w` needs at least: its largest share of any
@@ -183,7 +334,7 @@ fn pod_values(prep: &Prepared) -> Vec<f64> {
 }
 
 /// Node limit of one knapsack search in the greedy.
-const GREEDY_NODE_LIMIT: u64 = 20_000;
+const GREEDY_NODE_LIMIT: u64 = 500;
 
 /// Best packing of one node of type `t` for the pods in `remaining` valued by `values`.
 fn fill(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> (Vec<u32>, f64) {
@@ -196,7 +347,7 @@ fn fill(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> (Vec<u
             max: remaining[g],
         })
         .collect();
-    let sol = knapsack::solve(&items, &t.alloc, GREEDY_NODE_LIMIT);
+    let sol = knapsack::solve(&items, &t.alloc, GREEDY_NODE_LIMIT, 1e-3);
     let mut counts = vec![0u32; prep.groups.len()];
     for (&g, &k) in t.groups.iter().zip(&sol.counts) {
         counts[g] = k;
@@ -206,7 +357,7 @@ fn fill(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> (Vec<u
 
 /// Greedy cover: repeatedly launches the node (type and contents) with the most value per
 /// dollar, as many times as the remaining pods allow, until every pod in `remaining` is placed.
-fn greedy(prep: &Prepared, remaining: &mut [u32], values: &[f64]) -> Vec<PBin> {
+fn greedy(prep: &Prepared, remaining: &mut [u32], values: &[f64]) -> Vec<Column> {
     let mut bins = Vec::new();
     while remaining.iter().any(|&r| r > 0) {
         let mut best: Option<(f64, usize, Vec<u32>)> = None;
@@ -242,8 +393,8 @@ fn greedy(prep: &Prepared, remaining: &mut [u32], values: &[f64]) -> Vec<PBin> {
             for (r, &k) in remaining.iter_mut().zip(&counts) {
                 *r -= k.min(*r);
             }
-            bins.push(PBin {
-                ty: prep.types[ti].all,
+            bins.push(Column {
+                ty: ti,
                 counts: counts.clone(),
             });
         }
@@ -268,17 +419,197 @@ fn holds(prep: &Prepared, t: &PType, counts: &[u32]) -> bool {
     })
 }
 
-/// Local improvement: moves every node to the cheapest type that holds its pods.
-fn improve(prep: &Prepared, bins: &mut [PBin]) {
+/// Cheapest type (index into `all_types`) holding `counts`, if any costs less than `below`.
+fn cheapest_holding(
+    prep: &Prepared,
+    by_price: &[usize],
+    counts: &[u32],
+    below: f64,
+) -> Option<usize> {
+    by_price
+        .iter()
+        .take_while(|&&t| prep.all_types[t].price < below)
+        .copied()
+        .find(|&t| holds(prep, &prep.all_types[t], counts))
+}
+
+/// Resources used by `counts` per dimension.
+fn used(prep: &Prepared, counts: &[u32]) -> Vec<i64> {
+    (0..prep.dims)
+        .map(|d| {
+            counts
+                .iter()
+                .zip(&prep.groups)
+                .map(|(&k, g)| i64::from(k) * g.demand[d])
+                .sum()
+        })
+        .collect()
+}
+
+/// Most bins considered by the pairwise merge.
+const MERGE_CANDIDATES: usize = 48;
+
+/// Local improvement, repeated while it helps (bounded):
+/// 1. move every node to the cheapest type that holds its pods;
+/// 2. empty nodes whose pods fit in the free room of the other nodes;
+/// 3. merge two nodes into one node of a type cheaper than the two together.
+fn improve(prep: &Prepared, bins: &mut Vec<PBin>) {
+    let mut by_price: Vec<usize> = (0..prep.all_types.len()).collect();
+    by_price.sort_by(|&a, &b| {
+        prep.all_types[a]
+            .price
+            .total_cmp(&prep.all_types[b].price)
+            .then(a.cmp(&b))
+    });
+    for _ in 0..4 {
+        let before = cost(prep, bins);
+        downsize(prep, &by_price, bins);
+        eliminate(prep, bins);
+        downsize(prep, &by_price, bins);
+        merge_pairs(prep, &by_price, bins);
+        if cost(prep, bins) >= before - 1e-12 {
+            break;
+        }
+    }
+}
+
+fn downsize(prep: &Prepared, by_price: &[usize], bins: &mut [PBin]) {
     for b in bins.iter_mut() {
-        let mut best = b.ty;
-        for t in &prep.all_types {
-            if t.price < prep.all_types[best].price && holds(prep, t, &b.counts) {
-                best = t.all;
+        let price = prep.all_types[b.ty].price;
+        if let Some(t) = cheapest_holding(prep, by_price, &b.counts, price) {
+            b.ty = t;
+        }
+    }
+}
+
+/// Tries to empty each node (least used first) into the free room of the others.
+fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
+    let fill = |b: &PBin| -> f64 {
+        let t = &prep.all_types[b.ty];
+        let u = used(prep, &b.counts);
+        (0..prep.dims)
+            .filter(|&d| t.alloc[d] > 0)
+            .map(|d| u[d] as f64 / t.alloc[d] as f64)
+            .fold(0.0, f64::max)
+    };
+    let mut order: Vec<usize> = (0..bins.len()).collect();
+    order.sort_by(|&a, &b| fill(&bins[a]).total_cmp(&fill(&bins[b])).then(a.cmp(&b)));
+    let mut free: Vec<Vec<i64>> = bins
+        .iter()
+        .map(|b| {
+            let u = used(prep, &b.counts);
+            prep.all_types[b.ty]
+                .alloc
+                .iter()
+                .zip(&u)
+                .map(|(c, u)| c - u)
+                .collect()
+        })
+        .collect();
+    let mut removed = vec![false; bins.len()];
+    for &i in &order {
+        // Tentative moves: (target bin, group, pods).
+        let mut moves: Vec<(usize, usize, u32)> = Vec::new();
+        let mut trial = free.clone();
+        let mut ok = true;
+        for (g, &k) in bins[i].counts.iter().enumerate() {
+            let mut left = k;
+            let demand = &prep.groups[g].demand;
+            for j in 0..bins.len() {
+                if left == 0 {
+                    break;
+                }
+                if j == i || removed[j] {
+                    continue;
+                }
+                let t = &prep.all_types[bins[j].ty];
+                if t.groups.binary_search(&g).is_err() {
+                    continue;
+                }
+                let fit = (0..prep.dims)
+                    .filter(|&d| demand[d] > 0)
+                    .map(|d| trial[j][d].max(0) / demand[d])
+                    .min()
+                    .unwrap_or(i64::from(left));
+                let m = u32::try_from(fit.clamp(0, i64::from(left))).unwrap_or(0);
+                if m > 0 {
+                    for d in 0..prep.dims {
+                        trial[j][d] -= i64::from(m) * demand[d];
+                    }
+                    moves.push((j, g, m));
+                    left -= m;
+                }
+            }
+            if left > 0 {
+                ok = false;
+                break;
             }
         }
-        b.ty = best;
+        if ok {
+            for (j, g, m) in moves {
+                bins[j].counts[g] += m;
+            }
+            bins[i].counts.iter_mut().for_each(|k| *k = 0);
+            removed[i] = true;
+            free = trial;
+        }
     }
+    let mut idx = 0;
+    bins.retain(|_| {
+        idx += 1;
+        !removed[idx - 1]
+    });
+}
+
+/// Merges pairs among the least-filled nodes into one node when a cheaper type holds both.
+fn merge_pairs(prep: &Prepared, by_price: &[usize], bins: &mut Vec<PBin>) {
+    let price_share = |b: &PBin| -> f64 {
+        let t = &prep.all_types[b.ty];
+        let u = used(prep, &b.counts);
+        (0..prep.dims)
+            .filter(|&d| t.alloc[d] > 0)
+            .map(|d| u[d] as f64 / t.alloc[d] as f64)
+            .fold(0.0, f64::max)
+    };
+    let mut order: Vec<usize> = (0..bins.len()).collect();
+    order.sort_by(|&a, &b| {
+        price_share(&bins[a])
+            .total_cmp(&price_share(&bins[b]))
+            .then(a.cmp(&b))
+    });
+    order.truncate(MERGE_CANDIDATES);
+    let mut removed = vec![false; bins.len()];
+    for a in 0..order.len() {
+        let i = order[a];
+        if removed[i] {
+            continue;
+        }
+        for &j in &order[a + 1..] {
+            if removed[j] || removed[i] {
+                continue;
+            }
+            let both = prep.all_types[bins[i].ty].price + prep.all_types[bins[j].ty].price;
+            let union: Vec<u32> = bins[i]
+                .counts
+                .iter()
+                .zip(&bins[j].counts)
+                .map(|(a, b)| a + b)
+                .collect();
+            if let Some(t) = cheapest_holding(prep, by_price, &union, both - 1e-9) {
+                bins[i] = PBin {
+                    ty: t,
+                    counts: union,
+                };
+                bins[j].counts.iter_mut().for_each(|k| *k = 0);
+                removed[j] = true;
+            }
+        }
+    }
+    let mut idx = 0;
+    bins.retain(|_| {
+        idx += 1;
+        !removed[idx - 1]
+    });
 }
 
 /// Converts to the caller's indexing, in a canonical order.

@@ -1,0 +1,226 @@
+//! Column generation for the configuration LP, with a Farley bound at every iteration.
+//!
+//! Master LP (over packing patterns `p`, each a type `t_p` and pod counts `a_gp` that fit it):
+//! `min Σ_p c_p x_p  s.t.  Σ_p a_gp x_p ≥ n_g  ∀g,  x ≥ 0`.
+//! We solve its dual over the patterns generated so far,
+//! `max Σ_g n_g y_g  s.t.  Σ_g a_gp y_g ≤ c_p  ∀p generated,  y ≥ 0`,
+//! and price new patterns with a knapsack per type. For any `y ≥ 0`, with
+//! `r = max over all patterns p of (a_p·y) / c_p`, the vector `y / r` is feasible for the full
+//! dual, so `Σ n_g y_g / r` is a lower bound on the master LP, hence on any integer placement
+//! (see docs/packing.md). `r` is taken from proven knapsack upper bounds, so the bound holds even
+//! when the pricing search or the column generation stops early.
+
+use super::knapsack;
+use super::prep::Prepared;
+use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
+
+/// A packing pattern: one node of a (pruned) type and how many pods of each group it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Column {
+    /// Index into `Prepared::types`.
+    pub ty: usize,
+    /// Pods per group (dense, indexed like `Prepared::groups`).
+    pub counts: Vec<u32>,
+}
+
+/// What the column generation established.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// Patterns generated.
+    pub columns: Vec<Column>,
+    /// Dual prices of the last master solved (per group, ≥ 0).
+    pub duals: Vec<f64>,
+    /// Best proven lower bound found (USD/h).
+    pub bound: f64,
+    /// Master LP value over the generated columns, when it was solved.
+    pub lp_value: Option<f64>,
+    /// Rounds run.
+    pub rounds: usize,
+    /// Whether the bound met the master LP value (the LP is solved).
+    pub converged: bool,
+}
+
+/// Node limit of one pricing knapsack.
+const PRICING_NODE_LIMIT: u64 = 2_000;
+/// Relative optimality gap of the pricing knapsacks (the bound accounts for it).
+const PRICING_GAP: f64 = 1e-3;
+/// Most types priced by branch and bound per round (the others count with their root bound).
+const MAX_EXACT_PRICING: usize = 16;
+/// Most column-generation rounds.
+const MAX_ROUNDS: usize = 60;
+/// Most improving columns added per round.
+const COLUMNS_PER_ROUND: usize = 12;
+/// Stop when the Farley bound is within this relative gap of the master LP value.
+const GAP: f64 = 1e-5;
+
+/// Best pattern for type `t` under values `y`: (counts, value, proven upper bound of value).
+fn price_type(prep: &Prepared, t: usize, y: &[f64], node_limit: u64) -> (Vec<u32>, f64, f64) {
+    let ty = &prep.types[t];
+    let items: Vec<knapsack::Item> = ty
+        .groups
+        .iter()
+        .map(|&g| knapsack::Item {
+            value: y[g],
+            weight: prep.groups[g].demand.clone(),
+            max: prep.groups[g].count,
+        })
+        .collect();
+    let sol = knapsack::solve(&items, &ty.alloc, node_limit, PRICING_GAP);
+    let mut counts = vec![0u32; prep.groups.len()];
+    for (&g, &k) in ty.groups.iter().zip(&sol.counts) {
+        counts[g] = k;
+    }
+    (counts, sol.value, sol.upper)
+}
+
+/// Root (no-branching) upper bound of the pricing knapsack of type `t`.
+fn root_bound(prep: &Prepared, t: usize, y: &[f64]) -> f64 {
+    let (_, _, upper) = price_type(prep, t, y, 0);
+    upper
+}
+
+/// The Farley bound of `y` and the improving columns found while computing it.
+///
+/// Returns `(bound, columns)`; the bound is valid whatever `y ≥ 0` is.
+fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Column)>) {
+    let z: f64 = prep
+        .groups
+        .iter()
+        .zip(y)
+        .map(|(g, &v)| f64::from(g.count) * v)
+        .sum();
+    if z <= 0.0 {
+        return (0.0, Vec::new());
+    }
+    // Screen types by the cheap root bound, then solve exactly the promising ones.
+    let mut screened: Vec<(f64, usize)> = (0..prep.types.len())
+        .map(|t| (ratio(root_bound(prep, t, y), prep.types[t].price), t))
+        .collect();
+    screened.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut r: f64 = 0.0;
+    let mut found: Vec<(f64, Column)> = Vec::new();
+    let mut best_exact: f64 = 0.0;
+    for (i, &(ub, t)) in screened.iter().enumerate() {
+        // Once enough columns are found, or nothing left can beat what is known, the remaining
+        // types contribute their root bounds to `r`.
+        if ub <= best_exact.max(1.0) || found.len() >= want_columns || i >= MAX_EXACT_PRICING {
+            r = r.max(screened[i..].iter().map(|s| s.0).fold(0.0, f64::max));
+            break;
+        }
+        let (counts, value, upper) = price_type(prep, t, y, PRICING_NODE_LIMIT);
+        let price = prep.types[t].price;
+        r = r.max(ratio(upper, price));
+        let exact_ratio = ratio(value, price);
+        best_exact = best_exact.max(exact_ratio);
+        if value > price * (1.0 + 1e-9) + 1e-12 {
+            found.push((exact_ratio, Column { ty: t, counts }));
+        }
+    }
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let bound = if r.is_finite() && r > 0.0 { z / r } else { 0.0 };
+    // Keep the bound on the safe side of floating-point round-off.
+    (bound * (1.0 - 1e-9), found)
+}
+
+fn ratio(value: f64, price: f64) -> f64 {
+    if price > 0.0 {
+        value / price
+    } else if value > 1e-12 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+/// The dual master over `columns`, solved from scratch.
+fn solve_dual(prep: &Prepared, columns: &[Column]) -> Option<(Vec<f64>, f64)> {
+    let mut p = Problem::new(OptimizationDirection::Maximize);
+    let vars: Vec<Variable> = prep
+        .groups
+        .iter()
+        .map(|g| p.add_var(f64::from(g.count), (0.0, f64::INFINITY)))
+        .collect();
+    for c in columns {
+        let row: Vec<(Variable, f64)> = c
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &k)| k > 0)
+            .map(|(g, &k)| (vars[g], f64::from(k)))
+            .collect();
+        p.add_constraint(row.as_slice(), ComparisonOp::Le, prep.types[c.ty].price);
+    }
+    let sol = p.solve().ok()?.into_solution().ok()?;
+    let y: Vec<f64> = vars.iter().map(|&v| sol.var_value(v).max(0.0)).collect();
+    Some((y, sol.objective()))
+}
+
+/// The primal master over `columns`: `x_p` per column, solved from scratch.
+pub(crate) fn solve_primal(prep: &Prepared, columns: &[Column]) -> Option<Vec<f64>> {
+    let mut p = Problem::new(OptimizationDirection::Minimize);
+    let vars: Vec<Variable> = columns
+        .iter()
+        .map(|c| p.add_var(prep.types[c.ty].price, (0.0, f64::INFINITY)))
+        .collect();
+    for (g, grp) in prep.groups.iter().enumerate() {
+        let row: Vec<(Variable, f64)> = columns
+            .iter()
+            .zip(&vars)
+            .filter(|(c, _)| c.counts[g] > 0)
+            .map(|(c, &v)| (v, f64::from(c.counts[g])))
+            .collect();
+        if row.is_empty() {
+            return None;
+        }
+        p.add_constraint(row.as_slice(), ComparisonOp::Ge, f64::from(grp.count));
+    }
+    let sol = p.solve().ok()?.into_solution().ok()?;
+    Some(vars.iter().map(|&v| sol.var_value(v).max(0.0)).collect())
+}
+
+/// Runs the column generation from `initial` columns (which must cover every group) and the
+/// fallback values `proxy` (used for a first Farley bound).
+pub(crate) fn run(prep: &Prepared, initial: Vec<Column>, proxy: &[f64]) -> Outcome {
+    let mut columns: Vec<Column> = Vec::new();
+    for c in initial {
+        if c.counts.iter().any(|&k| k > 0) && !columns.contains(&c) {
+            columns.push(c);
+        }
+    }
+    let (mut bound, _) = farley(prep, proxy, 0);
+    let mut duals = proxy.to_vec();
+    let mut lp_value = None;
+    let mut rounds = 0;
+    let mut converged = false;
+    for _ in 0..MAX_ROUNDS {
+        rounds += 1;
+        let Some((y, z)) = solve_dual(prep, &columns) else {
+            break;
+        };
+        duals.clone_from(&y);
+        lp_value = Some(z);
+        let (b, found) = farley(prep, &y, COLUMNS_PER_ROUND);
+        bound = bound.max(b);
+        if found.is_empty() || bound >= z * (1.0 - GAP) {
+            converged = bound >= z * (1.0 - GAP);
+            break;
+        }
+        let before = columns.len();
+        for (_, c) in found {
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
+        if columns.len() == before {
+            break;
+        }
+    }
+    Outcome {
+        columns,
+        duals,
+        bound,
+        lp_value,
+        rounds,
+        converged,
+    }
+}
