@@ -272,9 +272,9 @@ fn directories_are_read_recursively() {
 }
 
 #[test]
-fn terminating_and_finished_pods_are_never_pending() {
+fn terminating_finished_and_daemon_pods_are_never_pending() {
     let manifest = format!(
-        "{}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: leaving, deletionTimestamp: \"2026-01-01T00:00:00Z\"}}\nspec: {{containers: [{{name: c, image: c}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: done}}\nspec: {{containers: [{{name: c, image: c}}]}}\nstatus: {{phase: Succeeded}}\n",
+        "{}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: leaving, deletionTimestamp: \"2026-01-01T00:00:00Z\"}}\nspec: {{containers: [{{name: c, image: c}}]}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: done}}\nspec: {{containers: [{{name: c, image: c}}]}}\nstatus: {{phase: Succeeded}}\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: agent-x7k2p, ownerReferences: [{{apiVersion: apps/v1, kind: DaemonSet, name: agent, uid: u1}}]}}\nspec: {{containers: [{{name: c, image: c}}]}}\n",
         pod("web", "100m")
     );
     let (run, _) = simulate_with_pool(&manifest);

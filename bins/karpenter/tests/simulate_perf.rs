@@ -16,6 +16,7 @@ struct Measured {
     bytes: usize,
     docs: usize,
     parse_s: f64,
+    render_s: f64,
     total_s: f64,
     schedule_s: f64,
     sim: simulate::Simulation,
@@ -42,7 +43,9 @@ fn run(pods: usize) -> Measured {
         },
     )
     .unwrap();
+    let render_started = Instant::now();
     let rendered = simulate::output::render(&sim.output, simulate::output::Format::Json).unwrap();
+    let render_s = render_started.elapsed().as_secs_f64();
     let total_s = started.elapsed().as_secs_f64();
     assert!(rendered.len() > 2);
     std::fs::remove_dir_all(&dir).ok();
@@ -50,6 +53,7 @@ fn run(pods: usize) -> Measured {
         bytes: yaml.len(),
         docs: docs.len(),
         parse_s,
+        render_s,
         total_s,
         schedule_s: sim.timings.schedule.as_secs_f64(),
         sim,
@@ -58,15 +62,17 @@ fn run(pods: usize) -> Measured {
 
 fn report(m: &Measured) {
     eprintln!(
-        "simulate: {} docs, {:.1} MB: parse {:.3}s ({:.1} MB/s, {:.0} docs/s), prepare {:.3}s, schedule {:.3}s, launch {:.3}s, total {:.3}s ({:.2}x the scheduler)",
+        "simulate: {} docs, {:.1} MB: parse {:.3}s ({:.1} MB/s, {:.0} docs/s), decode {:.3}s, prepare {:.3}s, schedule {:.3}s, launch {:.3}s, render {:.3}s, total {:.3}s ({:.2}x the scheduler)",
         m.docs,
         m.bytes as f64 / 1e6,
         m.parse_s,
         m.bytes as f64 / 1e6 / m.parse_s,
         m.docs as f64 / m.parse_s,
+        m.sim.timings.decode.as_secs_f64(),
         m.sim.timings.prepare.as_secs_f64(),
         m.schedule_s,
         m.sim.timings.launch.as_secs_f64(),
+        m.render_s,
         m.total_s,
         m.total_s / m.schedule_s
     );

@@ -17,13 +17,15 @@ use crate::{
 };
 use async_trait::async_trait;
 use karpenter_catalog::{InstanceType, Offering};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 /// A node class as the simulated provider knows it.
 #[derive(Debug, Clone)]
 struct NodeClassState {
     instance_types: Vec<InstanceType>,
+    /// Instance type name → index in `instance_types`.
+    by_name: HashMap<String, usize>,
     image: String,
     /// Every label key an instance type or offering of this class can carry.
     known_keys: BTreeSet<String>,
@@ -83,9 +85,15 @@ impl SimulatedCloudProvider {
                 known_keys.insert(LABEL_ZONE_ID.to_string());
             }
         }
+        let by_name = instance_types
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.name.clone(), i))
+            .collect();
         self.lock()?.node_classes.insert(
             name.into(),
             NodeClassState {
+                by_name,
                 instance_types,
                 image: image.into(),
                 known_keys,
@@ -143,11 +151,31 @@ impl SimulatedCloudProvider {
         request: &LaunchRequest,
         unavailable: &BTreeSet<OfferingKey>,
     ) -> Vec<(&'a InstanceType, &'a Offering)> {
+        // An `In` list of instance types (what a scheduled claim carries) is looked up by name
+        // rather than compared against every type.
+        let named = request
+            .requirements
+            .iter()
+            .position(|r| r.key == LABEL_INSTANCE_TYPE && r.operator == crate::Operator::In);
+        let indices: Vec<usize> = match named {
+            Some(i) => {
+                let mut v: Vec<usize> = request.requirements[i]
+                    .values
+                    .iter()
+                    .filter_map(|n| class.by_name.get(n).copied())
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            None => (0..class.instance_types.len()).collect(),
+        };
         let type_reqs: Vec<_> = request
             .requirements
             .iter()
-            .filter(|r| !is_offering_key(&r.key))
-            .cloned()
+            .enumerate()
+            .filter(|(i, r)| Some(*i) != named && !is_offering_key(&r.key))
+            .map(|(_, r)| r.clone())
             .collect();
         let offering_reqs: Vec<_> = request
             .requirements
@@ -156,7 +184,7 @@ impl SimulatedCloudProvider {
             .cloned()
             .collect();
         let mut out = Vec::new();
-        for it in &class.instance_types {
+        for it in indices.iter().map(|&i| &class.instance_types[i]) {
             let type_ok = satisfies_with(&type_reqs, &class.known_keys, |k| {
                 if k == LABEL_INSTANCE_TYPE {
                     it.labels.get(k).map(String::as_str).or(Some(&it.name))
@@ -482,6 +510,13 @@ mod tests {
         )];
         let i = block_on(p.create(&request(reqs, "1"))).unwrap();
         assert_eq!(i.instance_type, "c.xlarge");
+        let reqs = vec![Requirement::new(
+            "node.kubernetes.io/instance-type",
+            Operator::In,
+            &["c.xlarge", "b.large", "not-in-catalog"],
+        )];
+        let i = block_on(p.create(&request(reqs, "1"))).unwrap();
+        assert_eq!((i.instance_type.as_str(), i.price), ("b.large", 0.03));
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub struct Inputs {
     pub node_classes: Vec<(Location, EC2NodeClass)>,
     /// `karpenter.sh/v1` NodeClaims (in-flight capacity), with where each was read.
     pub node_claims: Vec<(Location, NodeClaim)>,
-    /// Pods waiting for a node (no `spec.nodeName`, not terminating, not finished), including
-    /// those expanded from workloads.
+    /// Pods waiting for a node (no `spec.nodeName`, not terminating, not finished, not owned by
+    /// a DaemonSet), including those expanded from workloads.
     pub pending_pods: Vec<Pod>,
     /// Pods bound to a node (`spec.nodeName` set), including terminating ones.
     pub bound_pods: Vec<Pod>,
@@ -66,156 +66,268 @@ impl Inputs {
     }
 }
 
-/// Sorts documents into a snapshot; the first invalid document is the error.
+/// One document, decoded and checked. Expansion happens when the snapshot is assembled, in
+/// document order.
+enum Decoded {
+    NodePool(Location, Box<NodePool>),
+    EC2NodeClass(Location, Box<EC2NodeClass>),
+    NodeClaim(Location, Box<NodeClaim>),
+    Pod(Box<Pod>),
+    Workload(Box<Workload>),
+    DaemonSet(Box<DaemonSet>),
+    Node(Box<Node>),
+    PodDisruptionBudget(Box<PodDisruptionBudget>),
+    PersistentVolumeClaim(Box<PersistentVolumeClaim>),
+    PersistentVolume(Box<PersistentVolume>),
+    StorageClass(Box<StorageClass>),
+    Ignored(String),
+}
+
+/// A Deployment, ReplicaSet, StatefulSet or Job, reduced to what expansion needs.
+struct Workload {
+    kind: &'static str,
+    meta: ObjectMeta,
+    template: PodTemplateSpec,
+    count: usize,
+    claim_templates: Vec<PersistentVolumeClaim>,
+}
+
+/// Documents below this count are decoded on one thread.
+const PARALLEL_MIN_DOCS: usize = 512;
+
+/// Sorts documents into a snapshot; the first invalid document (in input order) is the error.
+/// Large inputs are decoded on every core.
 pub fn load(docs: &[Document]) -> Result<Inputs, DecodeError> {
+    let threads = super::parse::threads_for(docs.len(), PARALLEL_MIN_DOCS);
+    let decoded: Vec<Decoded> = if threads <= 1 {
+        docs.iter().map(decode_one).collect::<Result<_, _>>()?
+    } else {
+        let chunk = docs.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<Decoded>, DecodeError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = docs
+                .chunks(chunk)
+                .map(|c| s.spawn(move || c.iter().map(decode_one).collect()))
+                .collect();
+            handles
+                .into_iter()
+                .zip(docs.chunks(chunk))
+                .map(|(h, c)| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(error(
+                            &c[0],
+                            "",
+                            "internal error while decoding this part of the input",
+                        ))
+                    })
+                })
+                .collect()
+        });
+        let mut all = Vec::with_capacity(docs.len());
+        for p in parts {
+            all.extend(p?);
+        }
+        all
+    };
+    Ok(assemble(decoded))
+}
+
+/// Decodes and checks one document.
+fn decode_one(doc: &Document) -> Result<Decoded, DecodeError> {
+    Ok(match doc.kind() {
+        "NodePool" => Decoded::NodePool(doc.location.clone(), Box::new(decode_karpenter(doc)?)),
+        "EC2NodeClass" => {
+            Decoded::EC2NodeClass(doc.location.clone(), Box::new(decode_karpenter(doc)?))
+        }
+        "NodeClaim" => Decoded::NodeClaim(doc.location.clone(), Box::new(decode_karpenter(doc)?)),
+        "Pod" => {
+            let mut pod: Pod = decode(doc)?;
+            require_name(doc, &pod.metadata)?;
+            if let Some(spec) = &pod.spec {
+                check_pod_spec(doc, "spec", spec)?;
+            }
+            pod.metadata
+                .namespace
+                .get_or_insert_with(|| "default".to_string());
+            Decoded::Pod(Box::new(pod))
+        }
+        "Deployment" => {
+            let d: Deployment = decode(doc)?;
+            require_name(doc, &d.metadata)?;
+            let spec = d.spec.ok_or_else(|| missing(doc, "spec"))?;
+            let count = replicas(doc, "spec.replicas", spec.replicas)?;
+            workload(
+                doc,
+                "Deployment",
+                d.metadata,
+                spec.template,
+                count,
+                Vec::new(),
+            )?
+        }
+        "ReplicaSet" => {
+            let r: ReplicaSet = decode(doc)?;
+            require_name(doc, &r.metadata)?;
+            let spec = r.spec.ok_or_else(|| missing(doc, "spec"))?;
+            let count = replicas(doc, "spec.replicas", spec.replicas)?;
+            let template = spec.template.ok_or_else(|| missing(doc, "spec.template"))?;
+            workload(doc, "ReplicaSet", r.metadata, template, count, Vec::new())?
+        }
+        "StatefulSet" => {
+            let s: StatefulSet = decode(doc)?;
+            require_name(doc, &s.metadata)?;
+            let spec = s.spec.ok_or_else(|| missing(doc, "spec"))?;
+            let count = replicas(doc, "spec.replicas", spec.replicas)?;
+            let claims = spec.volume_claim_templates.unwrap_or_default();
+            workload(doc, "StatefulSet", s.metadata, spec.template, count, claims)?
+        }
+        "Job" => {
+            let j: Job = decode(doc)?;
+            require_name(doc, &j.metadata)?;
+            let spec = j.spec.ok_or_else(|| missing(doc, "spec"))?;
+            let mut count = replicas(doc, "spec.parallelism", spec.parallelism)?;
+            if let Some(c) = spec.completions {
+                count = count.min(replicas(doc, "spec.completions", Some(c))?);
+            }
+            workload(doc, "Job", j.metadata, spec.template, count, Vec::new())?
+        }
+        "DaemonSet" => {
+            let d: DaemonSet = decode(doc)?;
+            require_name(doc, &d.metadata)?;
+            let spec = d.spec.as_ref().ok_or_else(|| missing(doc, "spec"))?;
+            if let Some(pod_spec) = &spec.template.spec {
+                check_pod_spec(doc, "spec.template.spec", pod_spec)?;
+            }
+            Decoded::DaemonSet(Box::new(d))
+        }
+        "Node" => {
+            let node: Node = decode(doc)?;
+            require_name(doc, &node.metadata)?;
+            if let Some(status) = &node.status {
+                check_quantities(doc, "status.allocatable", status.allocatable.as_ref())?;
+                check_quantities(doc, "status.capacity", status.capacity.as_ref())?;
+            }
+            Decoded::Node(Box::new(node))
+        }
+        "PodDisruptionBudget" => {
+            let pdb: PodDisruptionBudget = decode(doc)?;
+            require_name(doc, &pdb.metadata)?;
+            Decoded::PodDisruptionBudget(Box::new(pdb))
+        }
+        "PersistentVolumeClaim" => {
+            let mut pvc: PersistentVolumeClaim = decode(doc)?;
+            require_name(doc, &pvc.metadata)?;
+            pvc.metadata
+                .namespace
+                .get_or_insert_with(|| "default".to_string());
+            Decoded::PersistentVolumeClaim(Box::new(pvc))
+        }
+        "PersistentVolume" => {
+            let pv: PersistentVolume = decode(doc)?;
+            require_name(doc, &pv.metadata)?;
+            Decoded::PersistentVolume(Box::new(pv))
+        }
+        "StorageClass" => {
+            let sc: StorageClass = decode(doc)?;
+            require_name(doc, &sc.metadata)?;
+            Decoded::StorageClass(Box::new(sc))
+        }
+        other => Decoded::Ignored(other.to_string()),
+    })
+}
+
+fn workload(
+    doc: &Document,
+    kind: &'static str,
+    meta: ObjectMeta,
+    template: PodTemplateSpec,
+    count: usize,
+    claim_templates: Vec<PersistentVolumeClaim>,
+) -> Result<Decoded, DecodeError> {
+    let spec = template
+        .spec
+        .as_ref()
+        .ok_or_else(|| missing(doc, "spec.template.spec"))?;
+    check_pod_spec(doc, "spec.template.spec", spec)?;
+    Ok(Decoded::Workload(Box::new(Workload {
+        kind,
+        meta,
+        template,
+        count,
+        claim_templates,
+    })))
+}
+
+/// Builds the snapshot from decoded documents, in order: workloads expand to pods, StatefulSets
+/// get their claims, explicit claims replace synthesized ones.
+fn assemble(decoded: Vec<Decoded>) -> Inputs {
     let mut inputs = Inputs::default();
-    for doc in docs {
-        match doc.kind() {
-            "NodePool" => {
-                let pool: NodePool = decode_karpenter(doc)?;
-                inputs.node_pools.push((doc.location.clone(), pool));
-            }
-            "EC2NodeClass" => {
-                let class: EC2NodeClass = decode_karpenter(doc)?;
-                inputs.node_classes.push((doc.location.clone(), class));
-            }
-            "NodeClaim" => {
-                let claim: NodeClaim = decode_karpenter(doc)?;
-                inputs.node_claims.push((doc.location.clone(), claim));
-            }
-            "Pod" => {
-                let mut pod: Pod = decode(doc)?;
-                require_name(doc, &pod.metadata)?;
-                if let Some(spec) = &pod.spec {
-                    check_pod_spec(doc, "spec", spec)?;
-                }
-                pod.metadata
-                    .namespace
-                    .get_or_insert_with(|| "default".to_string());
-                add_pod(&mut inputs, pod);
-            }
-            "Deployment" => {
-                let d: Deployment = decode(doc)?;
-                require_name(doc, &d.metadata)?;
-                let spec = d.spec.as_ref().ok_or_else(|| missing(doc, "spec"))?;
-                let n = replicas(doc, "spec.replicas", spec.replicas)?;
-                expand(
-                    doc,
-                    &mut inputs,
-                    &d.metadata,
-                    "Deployment",
-                    &spec.template,
-                    n,
-                )?;
-            }
-            "ReplicaSet" => {
-                let r: ReplicaSet = decode(doc)?;
-                require_name(doc, &r.metadata)?;
-                let spec = r.spec.as_ref().ok_or_else(|| missing(doc, "spec"))?;
-                let n = replicas(doc, "spec.replicas", spec.replicas)?;
-                let template = spec
-                    .template
-                    .as_ref()
-                    .ok_or_else(|| missing(doc, "spec.template"))?;
-                expand(doc, &mut inputs, &r.metadata, "ReplicaSet", template, n)?;
-            }
-            "StatefulSet" => {
-                let s: StatefulSet = decode(doc)?;
-                require_name(doc, &s.metadata)?;
-                let spec = s.spec.as_ref().ok_or_else(|| missing(doc, "spec"))?;
-                let n = replicas(doc, "spec.replicas", spec.replicas)?;
+    // (namespace, name) → index in `persistent_volume_claims`.
+    let mut claims: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let claim_key = |c: &PersistentVolumeClaim| {
+        (
+            c.metadata.namespace.clone().unwrap_or_default(),
+            c.metadata.name.clone().unwrap_or_default(),
+        )
+    };
+    for d in decoded {
+        match d {
+            Decoded::NodePool(l, p) => inputs.node_pools.push((l, *p)),
+            Decoded::EC2NodeClass(l, c) => inputs.node_classes.push((l, *c)),
+            Decoded::NodeClaim(l, c) => inputs.node_claims.push((l, *c)),
+            Decoded::Pod(p) => add_pod(&mut inputs, *p),
+            Decoded::Workload(w) => {
                 let first = inputs.pending_pods.len();
-                expand(
-                    doc,
-                    &mut inputs,
-                    &s.metadata,
-                    "StatefulSet",
-                    &spec.template,
-                    n,
-                )?;
+                expand(&mut inputs, &w);
                 // Each replica gets its own claim from every volumeClaimTemplate, named
                 // `<template>-<pod>` as the StatefulSet controller names and creates them.
-                if let Some(templates) = &spec.volume_claim_templates {
-                    let mut claims = Vec::new();
+                if !w.claim_templates.is_empty() {
+                    let mut made = Vec::new();
                     for pod in &mut inputs.pending_pods[first..] {
                         let pod_name = pod.metadata.name.clone().unwrap_or_default();
-                        claims.extend(add_claim_template_volumes(pod, &pod_name, templates));
+                        made.extend(add_claim_template_volumes(
+                            pod,
+                            &pod_name,
+                            &w.claim_templates,
+                        ));
                     }
-                    for c in claims {
-                        let exists = inputs.persistent_volume_claims.iter().any(|p| {
-                            p.metadata.name == c.metadata.name
-                                && p.metadata.namespace == c.metadata.namespace
-                        });
-                        if !exists {
+                    for c in made {
+                        let key = claim_key(&c);
+                        if !claims.contains_key(&key) {
+                            claims.insert(key, inputs.persistent_volume_claims.len());
                             inputs.persistent_volume_claims.push(c);
                         }
                     }
                 }
             }
-            "Job" => {
-                let j: Job = decode(doc)?;
-                require_name(doc, &j.metadata)?;
-                let spec = j.spec.as_ref().ok_or_else(|| missing(doc, "spec"))?;
-                let mut n = replicas(doc, "spec.parallelism", spec.parallelism)?;
-                if let Some(c) = spec.completions {
-                    n = n.min(replicas(doc, "spec.completions", Some(c))?);
-                }
-                expand(doc, &mut inputs, &j.metadata, "Job", &spec.template, n)?;
-            }
-            "DaemonSet" => {
-                let d: DaemonSet = decode(doc)?;
-                require_name(doc, &d.metadata)?;
-                let spec = d.spec.as_ref().ok_or_else(|| missing(doc, "spec"))?;
-                if let Some(pod_spec) = &spec.template.spec {
-                    check_pod_spec(doc, "spec.template.spec", pod_spec)?;
-                }
-                inputs.daemon_sets.push(d);
-            }
-            "Node" => {
-                let node: Node = decode(doc)?;
-                require_name(doc, &node.metadata)?;
-                if let Some(status) = &node.status {
-                    check_quantities(doc, "status.allocatable", status.allocatable.as_ref())?;
-                    check_quantities(doc, "status.capacity", status.capacity.as_ref())?;
-                }
-                inputs.nodes.push(node);
-            }
-            "PodDisruptionBudget" => {
-                let pdb: PodDisruptionBudget = decode(doc)?;
-                require_name(doc, &pdb.metadata)?;
-                inputs.pod_disruption_budgets.push(pdb);
-            }
-            "PersistentVolumeClaim" => {
-                let mut pvc: PersistentVolumeClaim = decode(doc)?;
-                require_name(doc, &pvc.metadata)?;
-                pvc.metadata
-                    .namespace
-                    .get_or_insert_with(|| "default".to_string());
+            Decoded::DaemonSet(d) => inputs.daemon_sets.push(*d),
+            Decoded::Node(n) => inputs.nodes.push(*n),
+            Decoded::PodDisruptionBudget(p) => inputs.pod_disruption_budgets.push(*p),
+            Decoded::PersistentVolumeClaim(c) => {
                 // A claim given explicitly replaces one synthesized from a StatefulSet template.
-                inputs.persistent_volume_claims.retain(|p| {
-                    p.metadata.name != pvc.metadata.name
-                        || p.metadata.namespace != pvc.metadata.namespace
-                });
-                inputs.persistent_volume_claims.push(pvc);
+                let key = claim_key(&c);
+                match claims.get(&key) {
+                    Some(&i) => inputs.persistent_volume_claims[i] = *c,
+                    None => {
+                        claims.insert(key, inputs.persistent_volume_claims.len());
+                        inputs.persistent_volume_claims.push(*c);
+                    }
+                }
             }
-            "PersistentVolume" => {
-                let pv: PersistentVolume = decode(doc)?;
-                require_name(doc, &pv.metadata)?;
-                inputs.persistent_volumes.push(pv);
-            }
-            "StorageClass" => {
-                let sc: StorageClass = decode(doc)?;
-                require_name(doc, &sc.metadata)?;
-                inputs.storage_classes.push(sc);
-            }
-            other => *inputs.ignored.entry(other.to_string()).or_insert(0) += 1,
+            Decoded::PersistentVolume(v) => inputs.persistent_volumes.push(*v),
+            Decoded::StorageClass(c) => inputs.storage_classes.push(*c),
+            Decoded::Ignored(kind) => *inputs.ignored.entry(kind).or_insert(0) += 1,
         }
     }
-    Ok(inputs)
+    inputs
 }
 
+/// Decodes without copying the document; only a failure is decoded again, with field-path
+/// tracking, to name the field.
 fn decode<T: serde::de::DeserializeOwned>(doc: &Document) -> Result<T, DecodeError> {
-    doc.decode()
+    match T::deserialize(&doc.value) {
+        Ok(v) => Ok(v),
+        Err(_) => doc.decode(),
+    }
 }
 
 /// Decodes a Karpenter object (which applies the CRD defaults) and runs the API's validation,
@@ -224,7 +336,7 @@ fn decode_karpenter<T>(doc: &Document) -> Result<T, DecodeError>
 where
     T: serde::de::DeserializeOwned + karpenter_api::Validate,
 {
-    let obj: T = doc.decode()?;
+    let obj: T = decode(doc)?;
     if let Some(v) = obj.validate().into_iter().next() {
         return Err(error(doc, &v.field, &v.message));
     }
@@ -270,33 +382,35 @@ fn add_pod(inputs: &mut Inputs, pod: Pod) {
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
         Some("Succeeded" | "Failed")
     );
-    if !terminating && !finished {
+    // A DaemonSet's own pods wait for the nodes they belong to; they are overhead (from the
+    // DaemonSet), never a reason to launch one, as in Karpenter's provisioner.
+    let daemon = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|o| o.kind == "DaemonSet");
+    if !terminating && !finished && !daemon {
         inputs.pending_pods.push(pod);
     }
 }
 
-/// Expands a workload into `count` pods named `<name>-<i>` from its template.
-fn expand(
-    doc: &Document,
-    inputs: &mut Inputs,
-    owner: &ObjectMeta,
-    kind: &str,
-    template: &PodTemplateSpec,
-    count: usize,
-) -> Result<(), DecodeError> {
-    let spec = template
-        .spec
-        .as_ref()
-        .ok_or_else(|| missing(doc, "spec.template.spec"))?;
-    check_pod_spec(doc, "spec.template.spec", spec)?;
-    let name = owner.name.clone().unwrap_or_default();
-    let namespace = owner
+/// Expands a workload into `count` pods named `<name>-<i>` from its template, in the
+/// workload's namespace (default `default`), owned by it.
+fn expand(inputs: &mut Inputs, w: &Workload) {
+    let name = w.meta.name.clone().unwrap_or_default();
+    let namespace = w
+        .meta
         .namespace
         .clone()
         .unwrap_or_else(|| "default".to_string());
-    let api_version = if kind == "Job" { "batch/v1" } else { "apps/v1" };
-    let template_meta = template.metadata.clone().unwrap_or_default();
-    for i in 0..count {
+    let api_version = if w.kind == "Job" {
+        "batch/v1"
+    } else {
+        "apps/v1"
+    };
+    let template_meta = w.template.metadata.clone().unwrap_or_default();
+    for i in 0..w.count {
         let pod = Pod {
             metadata: ObjectMeta {
                 name: Some(format!("{name}-{i}")),
@@ -305,19 +419,18 @@ fn expand(
                 annotations: template_meta.annotations.clone(),
                 owner_references: Some(vec![OwnerReference {
                     api_version: api_version.to_string(),
-                    kind: kind.to_string(),
+                    kind: w.kind.to_string(),
                     name: name.clone(),
                     controller: Some(true),
                     ..Default::default()
                 }]),
                 ..Default::default()
             },
-            spec: Some(spec.clone()),
+            spec: w.template.spec.clone(),
             status: None,
         };
         add_pod(inputs, pod);
     }
-    Ok(())
 }
 
 /// Mounts a claim from every template on a StatefulSet pod and returns the claims the

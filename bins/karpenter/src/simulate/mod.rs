@@ -11,9 +11,10 @@
 pub mod input;
 pub mod nodeclass;
 pub mod output;
+pub mod parse;
 pub mod workload;
 
-use crate::manifest::{self, DecodeError, Document, LoadError, Location};
+use crate::manifest::{DecodeError, Document, LoadError, Location};
 use input::Inputs;
 use k8s_openapi::api::core::v1::{Pod, Taint};
 use karpenter_api::quantity::{parse_milli, ResourceList};
@@ -91,7 +92,9 @@ impl SimulateError {
 pub struct Timings {
     /// Reading and parsing the manifests into YAML documents.
     pub parse: Duration,
-    /// Typed decoding, workload expansion, catalogs and the scheduler's input.
+    /// Typed decoding, validation and workload expansion.
+    pub decode: Duration,
+    /// Catalogs, node classes, pools, existing nodes: the rest of the scheduler's input.
     pub prepare: Duration,
     /// The scheduler alone.
     pub schedule: Duration,
@@ -136,15 +139,22 @@ pub fn run(args: Args) -> ExitCode {
         catalog,
         region: args.region.clone(),
     };
-    let result = manifest::load_paths(&args.files)
-        .map_err(SimulateError::from)
-        .and_then(|docs| {
-            let parse = started.elapsed();
-            simulate_documents(&docs, &opts).map(|mut s| {
-                s.timings.parse = parse;
-                s
-            })
-        });
+    let docs = match parse::load_paths(&args.files) {
+        Ok(docs) => docs,
+        Err(e) => {
+            let e = SimulateError::from(e);
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let parse = started.elapsed();
+    let result = simulate_documents(&docs, &opts).map(|mut s| {
+        s.timings.parse = parse;
+        s
+    });
+    // The process ends right after printing: freeing tens of thousands of parsed documents one
+    // by one would only delay the exit.
+    std::mem::forget(docs);
     match result {
         Ok(sim) => {
             for w in &sim.warnings {
@@ -152,6 +162,7 @@ pub fn run(args: Args) -> ExitCode {
             }
             tracing::info!(
                 parse_ms = sim.timings.parse.as_millis() as u64,
+                decode_ms = sim.timings.decode.as_millis() as u64,
                 prepare_ms = sim.timings.prepare.as_millis() as u64,
                 schedule_ms = sim.timings.schedule.as_millis() as u64,
                 launch_ms = sim.timings.launch.as_millis() as u64,
@@ -186,7 +197,9 @@ pub fn run(args: Args) -> ExitCode {
 /// Simulates already-parsed documents.
 pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulation, SimulateError> {
     let t0 = Instant::now();
-    let inputs = input::load(docs)?;
+    let mut inputs = input::load(docs)?;
+    let decode = t0.elapsed();
+    let t0 = Instant::now();
     let mut warnings = inputs.warnings();
     let region = if opts.region.is_empty() {
         "us-east-1"
@@ -209,8 +222,9 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
             None => Catalog::builtin(region, o).map_err(|e| SimulateError::Other(e.to_string())),
         }
     };
-    let base = build(&karpenter_catalog::AllocatableOptions::default())?;
+    let defaults = karpenter_catalog::AllocatableOptions::default();
     let mut class_catalogs: BTreeMap<String, Catalog> = BTreeMap::new();
+    let mut base = None;
     for (loc, class) in &inputs.node_classes {
         let name = class.metadata.name.clone().unwrap_or_default();
         let o = nodeclass::allocatable_options(class).map_err(|e| DecodeError {
@@ -219,8 +233,16 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
             field: e.field,
             message: e.message,
         })?;
-        class_catalogs.insert(name, build(&o)?);
+        let catalog = build(&o)?;
+        if base.is_none() && o == defaults {
+            base = Some(catalog.clone());
+        }
+        class_catalogs.insert(name, catalog);
     }
+    let base = match base {
+        Some(b) => b,
+        None => build(&defaults)?,
+    };
     let provider_region = if opts.catalog.is_some() {
         base.region.clone()
     } else {
@@ -266,15 +288,15 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
             if unplaced_bound == 1 { "" } else { "s" }
         ));
     }
-    let pending_keys: Vec<String> = inputs.pending_pods.iter().map(pod_key).collect();
+    let pending = inputs.pending_pods.len();
     let sched_input = SchedulerInput {
         node_pools: pools,
-        daemonsets: inputs.daemon_sets.clone(),
+        daemonsets: std::mem::take(&mut inputs.daemon_sets),
         existing_nodes: existing,
-        pending_pods: inputs.pending_pods.clone(),
-        persistent_volumes: inputs.persistent_volumes.clone(),
-        persistent_volume_claims: inputs.persistent_volume_claims.clone(),
-        storage_classes: inputs.storage_classes.clone(),
+        pending_pods: std::mem::take(&mut inputs.pending_pods),
+        persistent_volumes: std::mem::take(&mut inputs.persistent_volumes),
+        persistent_volume_claims: std::mem::take(&mut inputs.persistent_volume_claims),
+        storage_classes: std::mem::take(&mut inputs.storage_classes),
         ..Default::default()
     };
     let prepare = t0.elapsed();
@@ -293,7 +315,7 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
         &plan,
         &sched_input,
         &pool_classes,
-        pending_keys.len(),
+        pending,
         existing_prices,
     ))?;
     let launch = t2.elapsed();
@@ -302,19 +324,12 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
         warnings,
         timings: Timings {
             parse: Duration::ZERO,
+            decode,
             prepare,
             schedule,
             launch,
         },
     })
-}
-
-fn pod_key(p: &Pod) -> String {
-    format!(
-        "{}/{}",
-        p.metadata.namespace.as_deref().unwrap_or("default"),
-        p.metadata.name.as_deref().unwrap_or("")
-    )
 }
 
 fn sched_requirement(r: &karpenter_api::NodeSelectorRequirementWithMinValues) -> SchedRequirement {
