@@ -3,27 +3,34 @@
 //! first-fit-decreasing packing; then times `solve` with criterion.
 
 use criterion::Criterion;
-use karpenter_benches::packing_workloads::{catalog, first_fit_decreasing, instance, workloads};
+use karpenter_benches::packing_workloads::{
+    catalogs, first_fit_decreasing, instance, workloads, CatalogType,
+};
 use karpenter_scheduling::packing;
 use std::hint::black_box;
 use std::time::Instant;
 
 fn report() {
-    let (source, cat) = catalog();
+    for (source, cat) in catalogs() {
+        report_on(source, &cat);
+    }
+}
+
+fn report_on(source: &str, cat: &[CatalogType]) {
     println!("catalog: {source}, {} instance types", cat.len());
     println!(
-        "{:<18} {:>5} {:>6} {:>10} {:>10} {:>8} {:>10} {:>8} {:>6} {:>6} {:>9} {:>6} {:>5} {:>4} {:>10} {:>10}",
-        "workload", "pods", "groups", "bound", "ours", "ours/lb", "ffd", "ffd/lb", "nodes", "ffd-n", "solve ms", "rounds", "cols", "conv", "greedy", "rounded"
+        "{:<18} {:>5} {:>6} {:>10} {:>10} {:>8} {:>10} {:>8} {:>6} {:>6} {:>9} {:>6} {:>5} {:>4} {:>10} {:>10} {:>10}",
+        "workload", "pods", "groups", "bound", "ours", "ours/lb", "ffd", "ffd/lb", "nodes", "ffd-n", "solve ms", "rounds", "cols", "conv", "greedy", "rounded", "lp"
     );
     for w in workloads() {
-        let (groups, types) = instance(&cat, &w);
+        let (groups, types) = instance(cat, &w);
         let start = Instant::now();
         let s = packing::solve(&groups, &types);
         let ms = start.elapsed().as_secs_f64() * 1e3;
         let ffd = first_fit_decreasing(&groups, &types);
         let pods: u32 = groups.iter().map(|g| g.count).sum();
         println!(
-            "{:<18} {:>5} {:>6} {:>10.4} {:>10.4} {:>8.4} {:>10.4} {:>8.4} {:>6} {:>6} {:>9.1} {:>6} {:>5} {:>4} {:>10.4} {:>10.4}",
+            "{:<18} {:>5} {:>6} {:>10.4} {:>10.4} {:>8.4} {:>10.4} {:>8.4} {:>6} {:>6} {:>9.1} {:>6} {:>5} {:>4} {:>10.4} {:>10.4} {:>10.4}",
             w.name,
             pods,
             groups.len(),
@@ -40,6 +47,7 @@ fn report() {
             s.stats.converged,
             s.stats.greedy_cost,
             s.stats.rounded_cost.unwrap_or(f64::NAN),
+            s.stats.lp_value.unwrap_or(f64::NAN),
         );
         assert!(
             s.packing.unplaceable.is_empty(),
@@ -51,15 +59,20 @@ fn report() {
 }
 
 fn bench(c: &mut Criterion) {
-    let (_, cat) = catalog();
-    let mut g = c.benchmark_group("packing_solve");
-    for w in workloads() {
-        let (groups, types) = instance(&cat, &w);
-        g.bench_function(w.name, |b| {
-            b.iter(|| packing::solve(black_box(&groups), black_box(&types)))
+    for (i, (_, cat)) in catalogs().into_iter().enumerate() {
+        let mut g = c.benchmark_group(if i == 0 {
+            "packing_solve"
+        } else {
+            "packing_solve_all_types"
         });
+        for w in workloads() {
+            let (groups, types) = instance(&cat, &w);
+            g.bench_function(w.name, |b| {
+                b.iter(|| packing::solve(black_box(&groups), black_box(&types)))
+            });
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 fn main() {

@@ -2,6 +2,7 @@
 //! [`TypeOption`]s (on-demand and spot separately), realistic pod mixes as [`PodGroup`]s, and a
 //! Karpenter-style first-fit-decreasing baseline to compare against.
 
+use karpenter_catalog::{AllocatableOptions, CapacityType, Catalog, InstanceType};
 use karpenter_scheduling::packing::{Bin, Packing, PodGroup, TypeOption};
 
 /// CPU architecture of an instance type or a deployment's node selector.
@@ -349,7 +350,62 @@ pub fn generated_catalog() -> Vec<CatalogType> {
     out
 }
 
-/// The catalog the benchmark runs on and where it comes from.
-pub fn catalog() -> (&'static str, Vec<CatalogType>) {
-    ("generated stand-in for us-east-1", generated_catalog())
+/// Whether an instance type is allowed by Karpenter's documented default NodePool example:
+/// categories c, m and r, generation above 2.
+pub fn default_nodepool_allows(it: &InstanceType) -> bool {
+    let category = it.labels.get("karpenter.k8s.aws/instance-category");
+    let generation = it
+        .labels
+        .get("karpenter.k8s.aws/instance-generation")
+        .and_then(|g| g.parse::<u32>().ok());
+    matches!(category.map(String::as_str), Some("c" | "m" | "r"))
+        && generation.is_some_and(|g| g > 2)
+}
+
+/// The instance types of a catalog that `keep` allows, with their allocatable (default kubelet
+/// settings) and their cheapest available on-demand and spot prices.
+pub fn from_catalog(catalog: &Catalog, keep: impl Fn(&InstanceType) -> bool) -> Vec<CatalogType> {
+    catalog
+        .instance_types
+        .iter()
+        .filter(|it| keep(it))
+        .filter_map(|it| {
+            let arch = match it.labels.get("kubernetes.io/arch").map(String::as_str) {
+                Some("arm64") => Arch::Arm64,
+                Some("amd64") => Arch::Amd64,
+                _ => return None,
+            };
+            let cheapest = |ct: CapacityType| {
+                it.offerings
+                    .iter()
+                    .filter(|o| o.available && o.capacity_type == ct)
+                    .map(|o| o.price)
+                    .min_by(f64::total_cmp)
+            };
+            let alloc = it.allocatable();
+            Some(CatalogType {
+                name: it.name.clone(),
+                arch,
+                allocatable: [alloc.get("cpu"), alloc.get("memory"), alloc.get("pods")],
+                on_demand: cheapest(CapacityType::OnDemand),
+                spot: cheapest(CapacityType::Spot),
+            })
+        })
+        .collect()
+}
+
+/// The catalogs the benchmark runs on, named: the built-in us-east-1 catalog as Karpenter's
+/// default NodePool sees it (c/m/r, generation > 2) and whole; or the generated stand-in if the
+/// built-in one cannot be built.
+pub fn catalogs() -> Vec<(&'static str, Vec<CatalogType>)> {
+    match Catalog::builtin("us-east-1", &AllocatableOptions::default()) {
+        Ok(c) => vec![
+            (
+                "us-east-1 c/m/r gen>2",
+                from_catalog(&c, default_nodepool_allows),
+            ),
+            ("us-east-1 all types", from_catalog(&c, |_| true)),
+        ],
+        Err(_) => vec![("generated stand-in", generated_catalog())],
+    }
 }

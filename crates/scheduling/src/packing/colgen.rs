@@ -44,6 +44,10 @@ pub(crate) struct Outcome {
 const PRICING_NODE_LIMIT: u64 = 2_000;
 /// Relative optimality gap of the pricing knapsacks (the bound accounts for it).
 const PRICING_GAP: f64 = 1e-3;
+/// Node limit of one pricing knapsack when polishing the final bound.
+const POLISH_NODE_LIMIT: u64 = 10_000;
+/// Relative gap of the pricing knapsacks when polishing the final bound.
+const POLISH_GAP: f64 = 5e-5;
 /// Most types priced by branch and bound per round (the others count with their root bound).
 const MAX_EXACT_PRICING: usize = 16;
 /// Most column-generation rounds.
@@ -54,7 +58,13 @@ const COLUMNS_PER_ROUND: usize = 12;
 const GAP: f64 = 1e-5;
 
 /// Best pattern for type `t` under values `y`: (counts, value, proven upper bound of value).
-fn price_type(prep: &Prepared, t: usize, y: &[f64], node_limit: u64) -> (Vec<u32>, f64, f64) {
+fn price_type(
+    prep: &Prepared,
+    t: usize,
+    y: &[f64],
+    node_limit: u64,
+    gap: f64,
+) -> (Vec<u32>, f64, f64) {
     let ty = &prep.types[t];
     let items: Vec<knapsack::Item> = ty
         .groups
@@ -65,7 +75,7 @@ fn price_type(prep: &Prepared, t: usize, y: &[f64], node_limit: u64) -> (Vec<u32
             max: prep.groups[g].count,
         })
         .collect();
-    let sol = knapsack::solve(&items, &ty.alloc, node_limit, PRICING_GAP);
+    let sol = knapsack::solve(&items, &ty.alloc, node_limit, gap);
     let mut counts = vec![0u32; prep.groups.len()];
     for (&g, &k) in ty.groups.iter().zip(&sol.counts) {
         counts[g] = k;
@@ -75,14 +85,22 @@ fn price_type(prep: &Prepared, t: usize, y: &[f64], node_limit: u64) -> (Vec<u32
 
 /// Root (no-branching) upper bound of the pricing knapsack of type `t`.
 fn root_bound(prep: &Prepared, t: usize, y: &[f64]) -> f64 {
-    let (_, _, upper) = price_type(prep, t, y, 0);
+    let (_, _, upper) = price_type(prep, t, y, 0, PRICING_GAP);
     upper
 }
 
 /// The Farley bound of `y` and the improving columns found while computing it.
 ///
 /// Returns `(bound, columns)`; the bound is valid whatever `y ≥ 0` is.
-fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Column)>) {
+///
+/// With `polish`, every type that could hold the maximum is searched with a larger node limit
+/// and a smaller gap (used once the columns are exhausted, to tighten the bound).
+fn farley(
+    prep: &Prepared,
+    y: &[f64],
+    want_columns: usize,
+    polish: bool,
+) -> (f64, Vec<(f64, Column)>) {
     let z: f64 = prep
         .groups
         .iter()
@@ -103,11 +121,16 @@ fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Co
     for (i, &(ub, t)) in screened.iter().enumerate() {
         // Once enough columns are found, or nothing left can beat what is known, the remaining
         // types contribute their root bounds to `r`.
-        if ub <= best_exact.max(1.0) || found.len() >= want_columns || i >= MAX_EXACT_PRICING {
+        let capped = i >= MAX_EXACT_PRICING && (!found.is_empty() || polish);
+        if ub <= best_exact.max(1.0) || found.len() >= want_columns || capped {
             r = r.max(screened[i..].iter().map(|s| s.0).fold(0.0, f64::max));
             break;
         }
-        let (counts, value, upper) = price_type(prep, t, y, PRICING_NODE_LIMIT);
+        let (counts, value, upper) = if polish {
+            price_type(prep, t, y, POLISH_NODE_LIMIT, POLISH_GAP)
+        } else {
+            price_type(prep, t, y, PRICING_NODE_LIMIT, PRICING_GAP)
+        };
         let price = prep.types[t].price;
         r = r.max(ratio(upper, price));
         let exact_ratio = ratio(value, price);
@@ -187,7 +210,7 @@ pub(crate) fn run(prep: &Prepared, initial: Vec<Column>, proxy: &[f64]) -> Outco
             columns.push(c);
         }
     }
-    let (mut bound, _) = farley(prep, proxy, 0);
+    let (mut bound, _) = farley(prep, proxy, 0, false);
     let mut duals = proxy.to_vec();
     let mut lp_value = None;
     let mut rounds = 0;
@@ -199,7 +222,10 @@ pub(crate) fn run(prep: &Prepared, initial: Vec<Column>, proxy: &[f64]) -> Outco
         };
         duals.clone_from(&y);
         lp_value = Some(z);
-        let (b, found) = farley(prep, &y, COLUMNS_PER_ROUND);
+        let (mut b, mut found) = farley(prep, &y, COLUMNS_PER_ROUND, false);
+        if found.is_empty() && b < z * (1.0 - GAP) {
+            (b, found) = farley(prep, &y, COLUMNS_PER_ROUND, true);
+        }
         bound = bound.max(b);
         if found.is_empty() || bound >= z * (1.0 - GAP) {
             converged = bound >= z * (1.0 - GAP);

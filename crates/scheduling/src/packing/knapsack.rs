@@ -448,6 +448,49 @@ impl Search<'_> {
     }
 }
 
+/// A quick upper bound on the knapsack optimum: the smallest over the dimensions of the
+/// fractional single-dimension bound (no search, no multipliers).
+pub(crate) fn quick_upper(items: &[Item], cap: &[i64]) -> f64 {
+    let useful: Vec<&Item> = items
+        .iter()
+        .filter(|it| {
+            it.value > 0.0
+                && it.max > 0
+                && it.weight.len() >= cap.len()
+                && it.weight.iter().zip(cap).all(|(w, c)| *w >= 0 && w <= c)
+        })
+        .collect();
+    let mut best = useful
+        .iter()
+        .map(|it| it.value * f64::from(fit(it, cap)))
+        .sum::<f64>();
+    for d in 0..cap.len() {
+        let mut v: Vec<&&Item> = useful.iter().collect();
+        let ratio = |it: &Item| {
+            if it.weight[d] == 0 {
+                f64::INFINITY
+            } else {
+                it.value / it.weight[d] as f64
+            }
+        };
+        v.sort_by(|a, b| ratio(b).total_cmp(&ratio(a)));
+        let mut room = cap[d] as f64;
+        let mut total = 0.0;
+        for it in v {
+            let max = f64::from(fit(it, cap));
+            let w = it.weight[d] as f64;
+            let take = if w == 0.0 { max } else { (room / w).min(max) };
+            total += take * it.value;
+            room -= take * w;
+            if room <= 0.0 {
+                break;
+            }
+        }
+        best = best.min(total);
+    }
+    best
+}
+
 /// Maximises the total value of items fitting in `cap` (every dimension), taking at most
 /// `item.max` copies of each. Items with non-positive value are ignored. `node_limit` caps the
 /// number of nodes branched on; past it, subtrees are bounded instead of searched, and `upper`
@@ -534,7 +577,7 @@ pub(crate) fn solve(items: &[Item], cap: &[i64], node_limit: u64, gap: f64) -> S
         if v > value {
             counts = by_efficiency;
         }
-        local_search(items, &s.order, cap, &mut counts, 50);
+        local_search(items, &s.order, cap, &mut counts, 20);
         value = total(items, &counts);
         s.best = counts;
         s.best_value = value;

@@ -336,17 +336,21 @@ fn pod_values(prep: &Prepared) -> Vec<f64> {
 /// Node limit of one knapsack search in the greedy.
 const GREEDY_NODE_LIMIT: u64 = 500;
 
-/// Best packing of one node of type `t` for the pods in `remaining` valued by `values`.
-fn fill(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> (Vec<u32>, f64) {
-    let items: Vec<knapsack::Item> = t
-        .groups
+/// The knapsack items of type `t` for the pods in `remaining` valued by `values`.
+fn items_of(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> Vec<knapsack::Item> {
+    t.groups
         .iter()
         .map(|&g| knapsack::Item {
             value: values[g],
             weight: prep.groups[g].demand.clone(),
             max: remaining[g],
         })
-        .collect();
+        .collect()
+}
+
+/// Best packing of one node of type `t` for the pods in `remaining` valued by `values`.
+fn fill(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> (Vec<u32>, f64) {
+    let items = items_of(prep, t, remaining, values);
     let sol = knapsack::solve(&items, &t.alloc, GREEDY_NODE_LIMIT, 1e-3);
     let mut counts = vec![0u32; prep.groups.len()];
     for (&g, &k) in t.groups.iter().zip(&sol.counts) {
@@ -355,25 +359,38 @@ fn fill(prep: &Prepared, t: &PType, remaining: &[u32], values: &[f64]) -> (Vec<u
     (counts, sol.value)
 }
 
+/// Types searched per greedy step (those with the best quick bound per dollar).
+const GREEDY_CANDIDATES: usize = 8;
+
 /// Greedy cover: repeatedly launches the node (type and contents) with the most value per
 /// dollar, as many times as the remaining pods allow, until every pod in `remaining` is placed.
+/// Each step ranks the types by a quick upper bound on their value per dollar and searches the
+/// most promising few.
 fn greedy(prep: &Prepared, remaining: &mut [u32], values: &[f64]) -> Vec<Column> {
     let mut bins = Vec::new();
     while remaining.iter().any(|&r| r > 0) {
+        let mut ranked: Vec<(f64, usize)> = prep
+            .types
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.groups.iter().any(|&g| remaining[g] > 0))
+            .map(|(ti, t)| {
+                let ub = knapsack::quick_upper(&items_of(prep, t, remaining, values), &t.alloc);
+                (per_dollar(ub, t.price), ti)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut best: Option<(f64, usize, Vec<u32>)> = None;
-        for (ti, t) in prep.types.iter().enumerate() {
-            if !t.groups.iter().any(|&g| remaining[g] > 0) {
-                continue;
+        for &(ub, ti) in ranked.iter().take(GREEDY_CANDIDATES) {
+            if best.as_ref().is_some_and(|(r, _, _)| *r >= ub) {
+                break;
             }
+            let t = &prep.types[ti];
             let (counts, value) = fill(prep, t, remaining, values);
             if value <= 0.0 {
                 continue;
             }
-            let ratio = if t.price > 0.0 {
-                value / t.price
-            } else {
-                f64::INFINITY
-            };
+            let ratio = per_dollar(value, t.price);
             if best.as_ref().is_none_or(|(r, _, _)| ratio > *r) {
                 best = Some((ratio, ti, counts));
             }
@@ -402,35 +419,50 @@ fn greedy(prep: &Prepared, remaining: &mut [u32], values: &[f64]) -> Vec<Column>
     bins
 }
 
-/// Whether `counts` fit on type `t` and every group in it may use `t`.
-fn holds(prep: &Prepared, t: &PType, counts: &[u32]) -> bool {
-    for (g, &k) in counts.iter().enumerate() {
-        if k > 0 && t.groups.binary_search(&g).is_err() {
-            return false;
-        }
+/// Value per dollar; infinite for a free type with positive value.
+fn per_dollar(value: f64, price: f64) -> f64 {
+    if price > 0.0 {
+        value / price
+    } else if value > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
     }
-    (0..prep.dims).all(|d| {
-        let used: i64 = counts
-            .iter()
-            .zip(&prep.groups)
-            .map(|(&k, g)| i64::from(k) * g.demand[d])
-            .sum();
-        used <= t.alloc[d]
-    })
 }
 
-/// Cheapest type (index into `all_types`) holding `counts`, if any costs less than `below`.
+/// Cheapest type (index into `all_types`) holding `counts`, if any costs less than `below`:
+/// every group present may use it and the pods fit its allocatable.
 fn cheapest_holding(
     prep: &Prepared,
     by_price: &[usize],
     counts: &[u32],
     below: f64,
 ) -> Option<usize> {
+    let need = used(prep, counts);
+    let words = prep.all_sets.first().map_or(0, Vec::len);
+    let mut present = vec![0u64; words];
+    for (g, &k) in counts.iter().enumerate() {
+        if k > 0 {
+            if let Some(w) = present.get_mut(g / 64) {
+                *w |= 1 << (g % 64);
+            }
+        }
+    }
     by_price
         .iter()
         .take_while(|&&t| prep.all_types[t].price < below)
         .copied()
-        .find(|&t| holds(prep, &prep.all_types[t], counts))
+        .find(|&t| {
+            prep.all_types[t]
+                .alloc
+                .iter()
+                .zip(&need)
+                .all(|(a, n)| n <= a)
+                && present
+                    .iter()
+                    .zip(&prep.all_sets[t])
+                    .all(|(p, s)| p & !s == 0)
+        })
 }
 
 /// Resources used by `counts` per dimension.

@@ -44,6 +44,8 @@ pub(crate) struct Prepared {
     pub all_types: Vec<PType>,
     /// `(caller group index, pods)` that fit no compatible usable type.
     pub unplaceable: Vec<(usize, u32)>,
+    /// For each of `all_types`, the set of groups that may use it, as a bitset.
+    pub all_sets: Vec<Vec<u64>>,
 }
 
 fn pad(v: &[i64], dims: usize) -> Vec<i64> {
@@ -192,5 +194,6 @@ pub(crate) fn prepare(groups: &[PodGroup], types: &[TypeOption]) -> Prepared {
         types: ptypes,
         all_types,
         unplaceable,
+        all_sets: sets,
     }
 }
