@@ -238,6 +238,8 @@ pub(crate) struct PoolC {
     pub type_labels: Vec<Vec<(u32, u32)>>,
     /// Available offerings: (zone, capacity type, price, offering index).
     pub offers: Vec<Vec<(u32, u32, f64, usize)>>,
+    /// Price of each type's cheapest available offering (types are sorted by it).
+    pub price: Vec<f64>,
     /// Rank of each type's name in name order (for cheap tie-breaks).
     pub name_rank: Vec<u32>,
     /// Allocatable, flat `types × dims`.
@@ -1035,6 +1037,8 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
             pool.cap.extend(w.dims.iter().map(|d| cap.get(d)));
             pool.type_idx.push(idx);
             pool.type_labels.push(lv);
+            pool.price
+                .push(offers.first().map_or(f64::INFINITY, |o| o.2));
             pool.offers.push(offers);
             let _ = ti;
         }

@@ -21,6 +21,8 @@ pub(crate) struct Group {
     pub ports: Vec<HostPort>,
     /// Per pool: index of the first pool taint not tolerated.
     pub pool_taint: Vec<Option<usize>>,
+    /// Per pool: price of the cheapest type a new node holding one pod could be.
+    pub fresh_price: Vec<f64>,
     pub batchable: bool,
     pub cur_ex: usize,
     pub cur_claim: usize,
@@ -122,6 +124,8 @@ pub(crate) struct Engine {
     pub claims: Vec<Claim>,
     pub placed: Vec<Option<Slot>>,
     pub failed: Vec<u32>,
+    /// Per (group, pool): the state of the last new claim formed for a batch, and its pod count.
+    fresh_memo: HashMap<(u32, usize), (Claim, u32)>,
     opts: SchedulerOptions,
     nd: usize,
 }
@@ -143,6 +147,7 @@ impl Engine {
             claims: Vec::new(),
             placed: vec![None; n],
             failed: Vec::new(),
+            fresh_memo: HashMap::new(),
             opts,
             nd,
         }
@@ -226,6 +231,24 @@ impl Engine {
             .iter()
             .map(|p| tolerates_all(&s.tols, &p.taints, relax.pns))
             .collect();
+        // Cheapest new node for one pod of the group, per pool.
+        let nd = self.nd;
+        let fresh_price: Vec<f64> = w
+            .pools
+            .iter()
+            .map(|p| {
+                let mut full = p.reqs.clone();
+                if !reqs.is_empty() {
+                    full.add_all(&reqs, &w.vals);
+                }
+                bits(&p.all_types)
+                    .find(|&ti| {
+                        (0..nd).all(|d| p.alloc[ti * nd + d] >= p.daemon[d] + req[d])
+                            && (reqs.is_empty() || w.type_ok(p, ti, &full))
+                    })
+                    .map_or(f64::INFINITY, |ti| p.price[ti])
+            })
+            .collect();
         let batchable =
             topo.is_empty() && s.ports.is_empty() && w.lsets[ls as usize].anti_selecting.is_empty();
         let g = Group {
@@ -238,6 +261,7 @@ impl Engine {
             topo,
             ports: s.ports.clone(),
             pool_taint,
+            fresh_price,
             batchable,
             cur_ex: 0,
             cur_claim: 0,
@@ -573,22 +597,54 @@ impl Engine {
                 }
             }
         }
-        let mut k = 0u32;
-        for ti in bits(&types) {
-            k = k.max(self.fit_count(c.pool, ti, &c.used, &grp.req));
-            if k >= want {
-                break;
+        let single = !topo.keys.is_empty() || !topo.hosts.is_empty() || !grp.ports.is_empty();
+        let want = if single { 1 } else { want };
+        let price = &pool.price;
+        let k = if c.pods.is_empty() {
+            // A fresh claim: the type with the lowest price per pod placed.
+            let mut best: Option<(f64, u32)> = None;
+            for ti in bits(&types) {
+                let f = self.fit_count(c.pool, ti, &c.used, &grp.req).min(want);
+                if f == 0 {
+                    continue;
+                }
+                let per = price[ti] / f as f64;
+                if best.is_none_or(|(bp, bf)| per < bp * (1.0 - 1e-12) || (per <= bp && f > bf)) {
+                    best = Some((per, f));
+                }
             }
-        }
+            best.map_or(0, |b| b.1)
+        } else {
+            // Fill the claim's current cheapest type; grow to a pricier type only when that
+            // costs no more than a new node for the pod would.
+            match bits(&types).next() {
+                None => 0,
+                Some(cur) => {
+                    let free = self.fit_count(c.pool, cur, &c.used, &grp.req);
+                    if free > 0 {
+                        free.min(want)
+                    } else {
+                        match bits(&types)
+                            .find(|ti| self.fit_count(c.pool, *ti, &c.used, &grp.req) > 0)
+                        {
+                            None => 0,
+                            Some(next) => {
+                                if price[next] - price[cur] > grp.fresh_price[c.pool] * (1.0 + 1e-9)
+                                {
+                                    return Err(perm(Reason::Resources));
+                                }
+                                1
+                            }
+                        }
+                    }
+                }
+            }
+        };
         if k == 0 {
             return Err(Fail {
                 perm: !pinned_any,
                 reason: Reason::Resources,
             });
-        }
-        let mut k = k.min(want);
-        if !topo.keys.is_empty() || !topo.hosts.is_empty() || !grp.ports.is_empty() {
-            k = 1;
         }
         let mut used = c.used.clone();
         for d in 0..self.nd {
@@ -612,6 +668,11 @@ impl Engine {
             }
         }
         Ok(Commit { reqs, types, k })
+    }
+
+    /// Whether `minValues` is enforced strictly.
+    pub(crate) fn opts_strict_min_values(&self) -> bool {
+        self.opts.min_values_policy == MinValuesPolicy::Strict
     }
 
     /// Whether one pod of group `g` could join `c` (for explanations).
@@ -918,6 +979,27 @@ impl Engine {
         }
         // New NodeClaims, pools in weight order.
         for pi in 0..self.w.pools.len() {
+            // A batch of identical unconstrained pods forms identical new claims: reuse the
+            // state of the last one.
+            let memo_ok = self.groups[g as usize].batchable && self.w.pools[pi].remaining.is_none();
+            if memo_ok {
+                if let Some((tmpl, k)) = self.fresh_memo.get(&(g, pi)) {
+                    if *k <= want {
+                        let k = *k as usize;
+                        let mut claim = tmpl.clone();
+                        claim.pods = pods[..k].to_vec();
+                        self.claims.push(claim);
+                        let ci = self.claims.len() - 1;
+                        for &p in &pods[..k] {
+                            self.placed[p as usize] = Some(Slot::Claim(ci as u32));
+                        }
+                        let grp = &self.groups[g as usize];
+                        let (ls, spec) = (grp.ls, grp.spec);
+                        self.record(Slot::Claim(ci as u32), ls, spec, k as u32, None);
+                        return k;
+                    }
+                }
+            }
             let Ok(claim) = self.fresh_claim(g, pi) else {
                 continue;
             };
@@ -939,6 +1021,11 @@ impl Engine {
                 self.claims.push(claim);
                 let ci = self.claims.len() - 1;
                 self.commit_claim(ci, g, commit, &pods[..k]);
+                if memo_ok {
+                    let mut tmpl = self.claims[ci].clone();
+                    tmpl.pods.clear();
+                    self.fresh_memo.insert((g, pi), (tmpl, k as u32));
+                }
                 return k;
             }
         }

@@ -14,6 +14,7 @@ mod compile;
 mod engine;
 pub mod fixtures;
 pub mod model;
+mod optimize;
 mod output;
 pub mod packing;
 pub mod pod;
@@ -45,5 +46,18 @@ pub fn schedule(input: &SchedulerInput) -> Result<Plan, InputError> {
     let world = compile::compile(input)?;
     let mut engine = engine::Engine::new(world, input.options.clone());
     engine.run();
-    Ok(engine.plan(input))
+    if input.options.optimize_packing {
+        engine.optimize();
+    }
+    let bound = if input.options.compute_lower_bound {
+        engine.lower_bound()
+    } else {
+        0.0
+    };
+    let mut plan = engine.plan(input);
+    if bound > plan.cost_per_hour + 1e-6 {
+        tracing::warn!(bound, cost = plan.cost_per_hour, "lower bound above the plan's cost");
+    }
+    plan.lower_bound_per_hour = bound.min(plan.cost_per_hour);
+    Ok(plan)
 }

@@ -41,6 +41,8 @@ pub struct SchedulerOptions {
     /// Re-pack unconstrained pods on new NodeClaims with the packing optimiser when it lowers the
     /// total price (default true).
     pub optimize_packing: bool,
+    /// Compute [`Plan::lower_bound_per_hour`] with the packing module's bound (default true).
+    pub compute_lower_bound: bool,
 }
 
 impl Default for SchedulerOptions {
@@ -50,6 +52,7 @@ impl Default for SchedulerOptions {
             min_values_policy: MinValuesPolicy::Strict,
             max_instance_types: 600,
             optimize_packing: true,
+            compute_lower_bound: true,
         }
     }
 }
@@ -207,8 +210,9 @@ pub struct NewNodeClaim {
     pub node_pool_index: usize,
     /// The pool's requirements narrowed by its pods' requirements and topology choices.
     pub requirements: Vec<Requirement>,
-    /// Compatible instance types, cheapest first, truncated to `max_instance_types`.
-    pub instance_types: Vec<InstanceTypeOption>,
+    /// Compatible instance types, cheapest first, truncated to `max_instance_types`. Claims
+    /// with the same options share the list.
+    pub instance_types: std::sync::Arc<[InstanceTypeOption]>,
     /// Requests of its pods plus daemon overhead.
     pub requests: ResourceList,
     /// The daemon overhead included in `requests`.

@@ -9,7 +9,8 @@ use crate::model::{
 use crate::pod::taint_string;
 use crate::requirements::{Conflict, Req, Requirement};
 use karpenter_api::quantity::{format_milli, ResourceList};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 impl Engine {
     fn rl(&self, v: &[i64]) -> ResourceList {
@@ -190,32 +191,52 @@ impl Engine {
     pub(crate) fn plan(&self, input: &SchedulerInput) -> Plan {
         let w = &self.w;
         let mut plan = Plan::default();
+        type OptionsKey = (usize, Vec<u64>, Option<Req>, Option<Req>);
+        let mut cache: HashMap<OptionsKey, (Arc<[InstanceTypeOption]>, Option<Launch>)> =
+            HashMap::new();
         for c in &self.claims {
             let pool = &w.pools[c.pool];
             let np = &input.node_pools[pool.input_idx];
             let zr = c.reqs.get(w.k_zone);
             let cr = c.reqs.get(w.k_ct);
-            let mut options: Vec<(f64, u32, usize, usize)> = bits(&c.types)
-                .filter_map(|ti| {
-                    let best = pool.offers[ti].iter().find(|o| {
-                        zr.is_none_or(|r| r.has(o.0, &w.vals))
-                            && cr.is_none_or(|r| r.has(o.1, &w.vals))
-                    })?;
-                    Some((best.2, pool.name_rank[ti], pool.type_idx[ti], best.3))
-                })
-                .collect();
-            options.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-            options.truncate(self_max(input));
-            let launch = options.first().map(|&(price, _, idx, oi)| {
-                let o = &np.instance_types[idx].offerings[oi];
-                Launch {
-                    instance_type_index: idx,
-                    instance_type: np.instance_types[idx].name.clone(),
-                    zone: o.zone.clone(),
-                    capacity_type: o.capacity_type,
-                    price,
+            // Claims with the same types and zone / capacity-type requirements share one list.
+            let key = (c.pool, c.types.clone(), zr.cloned(), cr.cloned());
+            let (options, launch) = match cache.get(&key) {
+                Some(v) => v.clone(),
+                None => {
+                    let mut opts: Vec<(f64, u32, usize, usize)> = bits(&c.types)
+                        .filter_map(|ti| {
+                            let best = pool.offers[ti].iter().find(|o| {
+                                zr.is_none_or(|r| r.has(o.0, &w.vals))
+                                    && cr.is_none_or(|r| r.has(o.1, &w.vals))
+                            })?;
+                            Some((best.2, pool.name_rank[ti], pool.type_idx[ti], best.3))
+                        })
+                        .collect();
+                    opts.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                    opts.truncate(self_max(input));
+                    let launch = opts.first().map(|&(price, _, idx, oi)| {
+                        let o = &np.instance_types[idx].offerings[oi];
+                        Launch {
+                            instance_type_index: idx,
+                            instance_type: np.instance_types[idx].name.clone(),
+                            zone: o.zone.clone(),
+                            capacity_type: o.capacity_type,
+                            price,
+                        }
+                    });
+                    let list: Arc<[InstanceTypeOption]> = opts
+                        .iter()
+                        .map(|&(price, _, idx, _)| InstanceTypeOption {
+                            index: idx,
+                            name: np.instance_types[idx].name.clone(),
+                            price,
+                        })
+                        .collect();
+                    cache.insert(key, (list.clone(), launch.clone()));
+                    (list, launch)
                 }
-            });
+            };
             let mut labels: BTreeMap<String, String> = np.labels.clone();
             labels.insert(NODEPOOL.to_string(), np.name.clone());
             for r in &c.reqs.0 {
@@ -239,14 +260,7 @@ impl Engine {
                 node_pool: np.name.clone(),
                 node_pool_index: pool.input_idx,
                 requirements,
-                instance_types: options
-                    .iter()
-                    .map(|&(price, _, idx, _)| InstanceTypeOption {
-                        index: idx,
-                        name: np.instance_types[idx].name.clone(),
-                        price,
-                    })
-                    .collect(),
+                instance_types: options,
                 requests: self.rl(&c.used),
                 daemon_requests: self.rl(&pool.daemon),
                 pods: c

@@ -1,0 +1,41 @@
+//! Runs one schedule and prints its timing and shape; used to measure peak memory with
+//! `/usr/bin/time -v target/release/examples/schedule_once diverse 20000`.
+//!
+//! Arguments: `diverse N [--input-only] [--no-optimize] [--no-bound]` (Karpenter's benchmark workload) or `plain N` (plain pods on the
+//! built-in us-east-1 catalog).
+
+use karpenter_benches::{builtin_pool, diverse_input, plain_input};
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let kind = args.get(1).map(String::as_str).unwrap_or("diverse");
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let mut input = match kind {
+        "plain" => plain_input(builtin_pool(), n),
+        _ => diverse_input(n),
+    };
+    let flags: Vec<&str> = args.iter().skip(3).map(String::as_str).collect();
+    input.options.optimize_packing = !flags.contains(&"--no-optimize");
+    input.options.compute_lower_bound = !flags.contains(&"--no-bound");
+    if flags.contains(&"--input-only") {
+        // Baseline for peak-memory measurements: the input without scheduling.
+        println!("{kind} {n}: input only, {} pods", input.pending_pods.len());
+        return;
+    }
+    let t = Instant::now();
+    match karpenter_scheduling::schedule(&input) {
+        Ok(plan) => println!(
+            "{kind} {n}: {:?}, {} new nodes, {} unschedulable, ${:.3}/h, lower bound ${:.3}/h",
+            t.elapsed(),
+            plan.new_node_claims.len(),
+            plan.unschedulable.len(),
+            plan.cost_per_hour,
+            plan.lower_bound_per_hour
+        ),
+        Err(e) => {
+            eprintln!("invalid input: {e}");
+            std::process::exit(2);
+        }
+    }
+}
