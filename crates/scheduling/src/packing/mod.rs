@@ -20,6 +20,7 @@
 //!   [`Packing::unplaceable`] and left out of the bound.
 
 mod colgen;
+mod exact;
 mod knapsack;
 mod prep;
 
@@ -95,6 +96,9 @@ pub struct Stats {
     pub greedy_cost: f64,
     /// Cost of the rounded LP packing after local improvement (USD/h), when the LP was solved.
     pub rounded_cost: Option<f64>,
+    /// Whether the instance was small enough to be solved exactly (then the packing is optimal
+    /// and the bound equals its cost).
+    pub exact: bool,
 }
 
 impl Solution {
@@ -140,6 +144,18 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
             stats: Stats::default(),
         };
     }
+    if let Some((opt, bins)) = exact::solve(&prep) {
+        let packing = to_packing(&prep, bins);
+        return Solution {
+            lower_bound: opt.min(packing.cost),
+            packing,
+            stats: Stats {
+                types_considered: prep.types.len(),
+                exact: true,
+                ..Stats::default()
+            },
+        };
+    }
     let proxy = pod_values(&prep);
 
     // A first packing: the greedy on per-pod dollar values. Its patterns seed the master.
@@ -161,6 +177,7 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
         converged: cg.converged,
         greedy_cost: cost(&prep, &best),
         rounded_cost: None,
+        exact: false,
     };
     if let Some(x) = colgen::solve_primal(&prep, &cg.columns) {
         // Small positive values for groups whose dual is zero keep them worth placing.

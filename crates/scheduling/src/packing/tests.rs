@@ -279,3 +279,63 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn tiny_instances_are_solved_exactly() {
+    let mut total = 0;
+    for seed in 0..300u64 {
+        let (mut groups, types) = sample(seed * 7919 + 1, 5, 1 + (seed % 4) as usize);
+        groups.truncate(3);
+        for g in &mut groups {
+            g.count = g.count.min(5);
+        }
+        let opt = brute_optimum(&groups, &types);
+        if !opt.is_finite() {
+            continue;
+        }
+        let s = solve(&groups, &types);
+        check_feasible(&groups, &types, &s.packing);
+        total += 1;
+        assert!(s.stats.exact, "seed {seed}: not solved exactly");
+        assert!(
+            (s.packing.cost - opt).abs() <= 1e-9 * opt.max(1.0),
+            "seed {seed}: cost {} optimum {opt}",
+            s.packing.cost
+        );
+        assert!(
+            (s.lower_bound - opt).abs() <= 1e-9 * opt.max(1.0),
+            "seed {seed}: bound {} optimum {opt}",
+            s.lower_bound
+        );
+    }
+    assert!(total > 100);
+}
+
+#[test]
+fn column_generation_bound_is_valid_on_small_instances_beyond_the_exact_limit() {
+    // 3 groups of up to 12 pods: Π(n+1) > 512, so the LP path runs; the brute force still can.
+    let mut checked = 0;
+    for seed in 0..60u64 {
+        let (mut groups, types) = sample(seed * 104729 + 3, 12, 2 + (seed % 3) as usize);
+        groups.truncate(3);
+        for g in &mut groups {
+            g.count = 7 + g.count % 6;
+        }
+        let states: usize = groups.iter().map(|g| g.count as usize + 1).product();
+        let opt = brute_optimum(&groups, &types);
+        if !opt.is_finite() || states <= exact::MAX_STATES {
+            continue;
+        }
+        let s = solve(&groups, &types);
+        assert!(!s.stats.exact);
+        check_feasible(&groups, &types, &s.packing);
+        assert!(
+            s.lower_bound <= opt * (1.0 + 1e-9) + 1e-12,
+            "seed {seed}: bound {} > optimum {opt}",
+            s.lower_bound
+        );
+        assert!(s.packing.cost >= opt * (1.0 - 1e-9) - 1e-12);
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} instances checked");
+}
