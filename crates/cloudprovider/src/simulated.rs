@@ -16,6 +16,7 @@ use crate::{
     LABEL_ZONE_ID,
 };
 use async_trait::async_trait;
+use karpenter_api::quantity::ResourceList;
 use karpenter_catalog::{InstanceType, Offering};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -26,6 +27,8 @@ struct NodeClassState {
     instance_types: Vec<InstanceType>,
     /// Instance type name → index in `instance_types`.
     by_name: HashMap<String, usize>,
+    /// Each instance type's allocatable, computed once.
+    allocatable: Vec<ResourceList>,
     image: String,
     /// Every label key an instance type or offering of this class can carry.
     known_keys: BTreeSet<String>,
@@ -90,10 +93,15 @@ impl SimulatedCloudProvider {
             .enumerate()
             .map(|(i, it)| (it.name.clone(), i))
             .collect();
+        let allocatable = instance_types
+            .iter()
+            .map(InstanceType::allocatable)
+            .collect();
         self.lock()?.node_classes.insert(
             name.into(),
             NodeClassState {
                 by_name,
+                allocatable,
                 instance_types,
                 image: image.into(),
                 known_keys,
@@ -144,13 +152,13 @@ impl SimulatedCloudProvider {
             .map_err(|_| CloudProviderError::Other("simulated provider state is poisoned".into()))
     }
 
-    /// The offerings a request could launch at, cheapest first (ties by type, zone, capacity
-    /// type), skipping ones already known to be unavailable.
-    fn candidates<'a>(
+    /// The offering a request launches at: the cheapest compatible one (ties by type, zone,
+    /// capacity type), skipping ones already known to be unavailable.
+    fn cheapest<'a>(
         class: &'a NodeClassState,
         request: &LaunchRequest,
         unavailable: &BTreeSet<OfferingKey>,
-    ) -> Vec<(&'a InstanceType, &'a Offering)> {
+    ) -> Option<(&'a InstanceType, &'a Offering)> {
         // An `In` list of instance types (what a scheduled claim carries) is looked up by name
         // rather than compared against every type.
         let named = request
@@ -183,8 +191,18 @@ impl SimulatedCloudProvider {
             .filter(|r| is_offering_key(&r.key))
             .cloned()
             .collect();
-        let mut out = Vec::new();
-        for it in indices.iter().map(|&i| &class.instance_types[i]) {
+        let better = |(ta, oa): (&InstanceType, &Offering),
+                      (tb, ob): (&InstanceType, &Offering)| {
+            oa.price
+                .total_cmp(&ob.price)
+                .then_with(|| ta.name.cmp(&tb.name))
+                .then_with(|| oa.zone.cmp(&ob.zone))
+                .then_with(|| oa.capacity_type.cmp(&ob.capacity_type))
+                .is_lt()
+        };
+        let mut best: Option<(&InstanceType, &Offering)> = None;
+        for &i in &indices {
+            let it = &class.instance_types[i];
             let type_ok = satisfies_with(&type_reqs, &class.known_keys, |k| {
                 if k == LABEL_INSTANCE_TYPE {
                     it.labels.get(k).map(String::as_str).or(Some(&it.name))
@@ -192,10 +210,13 @@ impl SimulatedCloudProvider {
                     it.labels.get(k).map(String::as_str)
                 }
             });
-            if !type_ok || !request.resources.fits_in(&it.allocatable()) {
+            if !type_ok || !request.resources.fits_in(&class.allocatable[i]) {
                 continue;
             }
             for o in &it.offerings {
+                if best.is_some_and(|b| !better((it, o), b)) {
+                    continue;
+                }
                 let ok = satisfies_with(&offering_reqs, &class.known_keys, |k| match k {
                     LABEL_ZONE => Some(o.zone.as_str()),
                     LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
@@ -203,20 +224,18 @@ impl SimulatedCloudProvider {
                     _ => None,
                 });
                 if ok
-                    && !unavailable.contains(&OfferingKey::new(&it.name, &o.zone, o.capacity_type))
+                    && (unavailable.is_empty()
+                        || !unavailable.contains(&OfferingKey::new(
+                            &it.name,
+                            &o.zone,
+                            o.capacity_type,
+                        )))
                 {
-                    out.push((it, o));
+                    best = Some((it, o));
                 }
             }
         }
-        out.sort_by(|(ta, oa), (tb, ob)| {
-            oa.price
-                .total_cmp(&ob.price)
-                .then_with(|| ta.name.cmp(&tb.name))
-                .then_with(|| oa.zone.cmp(&ob.zone))
-                .then_with(|| oa.capacity_type.cmp(&ob.capacity_type))
-        });
-        out
+        best
     }
 }
 
@@ -245,8 +264,7 @@ impl CloudProvider for SimulatedCloudProvider {
             .get(&request.node_class)
             .ok_or_else(|| not_ready(&request.node_class))?;
         state.launch_attempts += 1;
-        let candidates = Self::candidates(class, request, &state.unavailable);
-        let Some(&(it, offering)) = candidates.first() else {
+        let Some((it, offering)) = Self::cheapest(class, request, &state.unavailable) else {
             state.insufficient_capacity_errors += 1;
             return Err(CloudProviderError::InsufficientCapacity {
                 claim: request.name.clone(),

@@ -534,6 +534,12 @@ async fn launch(
     existing_price: f64,
 ) -> Result<SimulationOutput, SimulateError> {
     let mut counters: BTreeMap<&str, usize> = BTreeMap::new();
+    // Each retry rules out one offering, so a pool's offering count bounds the attempts.
+    let offerings_per_pool: Vec<usize> = input
+        .node_pools
+        .iter()
+        .map(|p| p.instance_types.iter().map(|t| t.offerings.len()).sum())
+        .collect();
     let mut out = SimulationOutput::default();
     let mut launched_pods = Vec::new();
     let mut cost = 0.0;
@@ -563,10 +569,9 @@ async fn launch(
             labels: claim.labels.clone(),
             resources: claim.requests.clone(),
         };
-        let offerings: usize = input
-            .node_pools
+        let offerings = offerings_per_pool
             .get(claim.node_pool_index)
-            .map(|p| p.instance_types.iter().map(|t| t.offerings.len()).sum())
+            .copied()
             .unwrap_or(0);
         let mut result = provider.create(&request).await;
         let mut attempts = 1;
