@@ -291,9 +291,10 @@ fn assemble(decoded: Vec<Decoded>) -> Inputs {
                         ));
                     }
                     for c in made {
-                        let key = claim_key(&c);
-                        if !claims.contains_key(&key) {
-                            claims.insert(key, inputs.persistent_volume_claims.len());
+                        if let std::collections::btree_map::Entry::Vacant(e) =
+                            claims.entry(claim_key(&c))
+                        {
+                            e.insert(inputs.persistent_volume_claims.len());
                             inputs.persistent_volume_claims.push(c);
                         }
                     }
