@@ -313,6 +313,10 @@ fn local_search(
 impl Search<'_> {
     /// Upper bound on the value obtainable from the items at `order[depth..]` with `rem`,
     /// taking at most `first_max` copies of the item `order[depth]`.
+    ///
+    /// The per-dimension bounds are only computed when the Lagrangian bound alone would not
+    /// let the caller prune (the subtree is pruned when `cur_value + bound` is at most
+    /// `best_value × (1 + gap)`), which gives the same decisions for less work.
     fn bound(&self, depth: usize, rem: &[i64], first_max: u32) -> f64 {
         let first = self.order.get(depth).copied();
         let mut best = lagrangian_capped(
@@ -321,6 +325,9 @@ impl Search<'_> {
             &self.lambda,
             first_max,
         );
+        if self.cur_value + best <= self.best_value * (1.0 + self.gap) {
+            return best;
+        }
         for d in 0..self.dims {
             let mut cap = rem[d] as f64;
             let mut total = 0.0;
@@ -373,12 +380,15 @@ impl Search<'_> {
         for d in 0..self.dims {
             rem[d] -= i64::from(m) * it.weight[d];
         }
+        let taken = f64::from(m) * it.value;
+        self.cur_value += taken;
         let b = self.bound(depth, rem, kmax - m);
+        self.cur_value -= taken;
         let it = &self.items[self.order[depth]];
         for d in 0..self.dims {
             rem[d] += i64::from(m) * it.weight[d];
         }
-        self.cur_value + f64::from(m) * it.value + b
+        self.cur_value + taken + b
     }
 
     fn dfs(&mut self, depth: usize, rem: &mut [i64]) {

@@ -531,18 +531,27 @@ fn downsize(prep: &Prepared, by_price: &[usize], bins: &mut [PBin]) {
     }
 }
 
+/// How full a node is: its largest share of any dimension of its type.
+fn fill_ratio(prep: &Prepared, b: &PBin) -> f64 {
+    let t = &prep.all_types[b.ty];
+    let u = used(prep, &b.counts);
+    (0..prep.dims)
+        .filter(|&d| t.alloc[d] > 0)
+        .map(|d| u[d] as f64 / t.alloc[d] as f64)
+        .fold(0.0, f64::max)
+}
+
+/// Bin indices from the least to the most full.
+fn by_fill(prep: &Prepared, bins: &[PBin]) -> Vec<usize> {
+    let fill: Vec<f64> = bins.iter().map(|b| fill_ratio(prep, b)).collect();
+    let mut order: Vec<usize> = (0..bins.len()).collect();
+    order.sort_by(|&a, &b| fill[a].total_cmp(&fill[b]).then(a.cmp(&b)));
+    order
+}
+
 /// Tries to empty each node (least used first) into the free room of the others.
 fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
-    let fill = |b: &PBin| -> f64 {
-        let t = &prep.all_types[b.ty];
-        let u = used(prep, &b.counts);
-        (0..prep.dims)
-            .filter(|&d| t.alloc[d] > 0)
-            .map(|d| u[d] as f64 / t.alloc[d] as f64)
-            .fold(0.0, f64::max)
-    };
-    let mut order: Vec<usize> = (0..bins.len()).collect();
-    order.sort_by(|&a, &b| fill(&bins[a]).total_cmp(&fill(&bins[b])).then(a.cmp(&b)));
+    let order = by_fill(prep, bins);
     let mut free: Vec<Vec<i64>> = bins
         .iter()
         .map(|b| {
@@ -556,10 +565,10 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
         })
         .collect();
     let mut removed = vec![false; bins.len()];
+    let mut moves: Vec<(usize, usize, u32)> = Vec::new();
     for &i in &order {
-        // Tentative moves: (target bin, group, pods).
-        let mut moves: Vec<(usize, usize, u32)> = Vec::new();
-        let mut trial = free.clone();
+        // Tentative moves (target bin, group, pods), applied to `free` and undone on failure.
+        moves.clear();
         let mut ok = true;
         for (g, &k) in bins[i].counts.iter().enumerate() {
             let mut left = k;
@@ -568,22 +577,19 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
                 if left == 0 {
                     break;
                 }
-                if j == i || removed[j] {
-                    continue;
-                }
-                let t = &prep.all_types[bins[j].ty];
-                if t.groups.binary_search(&g).is_err() {
+                if j == i || removed[j] || prep.all_sets[bins[j].ty][g / 64] & (1 << (g % 64)) == 0
+                {
                     continue;
                 }
                 let fit = (0..prep.dims)
                     .filter(|&d| demand[d] > 0)
-                    .map(|d| trial[j][d].max(0) / demand[d])
+                    .map(|d| free[j][d].max(0) / demand[d])
                     .min()
                     .unwrap_or(i64::from(left));
                 let m = u32::try_from(fit.clamp(0, i64::from(left))).unwrap_or(0);
                 if m > 0 {
                     for d in 0..prep.dims {
-                        trial[j][d] -= i64::from(m) * demand[d];
+                        free[j][d] -= i64::from(m) * demand[d];
                     }
                     moves.push((j, g, m));
                     left -= m;
@@ -595,12 +601,17 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
             }
         }
         if ok {
-            for (j, g, m) in moves {
+            for &(j, g, m) in &moves {
                 bins[j].counts[g] += m;
             }
             bins[i].counts.iter_mut().for_each(|k| *k = 0);
             removed[i] = true;
-            free = trial;
+        } else {
+            for &(j, g, m) in &moves {
+                for d in 0..prep.dims {
+                    free[j][d] += i64::from(m) * prep.groups[g].demand[d];
+                }
+            }
         }
     }
     let mut idx = 0;
@@ -612,20 +623,7 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
 
 /// Merges pairs among the least-filled nodes into one node when a cheaper type holds both.
 fn merge_pairs(prep: &Prepared, by_price: &[usize], bins: &mut Vec<PBin>) {
-    let price_share = |b: &PBin| -> f64 {
-        let t = &prep.all_types[b.ty];
-        let u = used(prep, &b.counts);
-        (0..prep.dims)
-            .filter(|&d| t.alloc[d] > 0)
-            .map(|d| u[d] as f64 / t.alloc[d] as f64)
-            .fold(0.0, f64::max)
-    };
-    let mut order: Vec<usize> = (0..bins.len()).collect();
-    order.sort_by(|&a, &b| {
-        price_share(&bins[a])
-            .total_cmp(&price_share(&bins[b]))
-            .then(a.cmp(&b))
-    });
+    let mut order = by_fill(prep, bins);
     order.truncate(MERGE_CANDIDATES);
     let mut removed = vec![false; bins.len()];
     for a in 0..order.len() {
