@@ -2,6 +2,9 @@
 //! interned label keys and values, fixed resource vectors, instance-type bitsets, label sets,
 //! constraint specs and topology groups. Everything string-shaped is touched here, once.
 
+// Resource vectors are parallel arrays indexed by dimension; index loops read best here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::model::{PreferencePolicy, SchedulerInput};
 use crate::pod::{host_ports, pod_key, pod_requests, HostPort};
 use crate::requirements::{label_of, Interner, Operator, Req, Reqs};
@@ -1559,4 +1562,57 @@ pub(crate) fn requests_vec<'a>(
         }
     }
     Ok(reqs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::{Container, PodSpec, ResourceRequirements};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use proptest::prelude::*;
+
+    fn container(cpu: Option<u32>, mem_lim: Option<u32>, sidecar: bool) -> Container {
+        let mut req = BTreeMap::new();
+        if let Some(c) = cpu {
+            req.insert("cpu".to_string(), Quantity(format!("{c}m")));
+        }
+        let mut lim = BTreeMap::new();
+        if let Some(m) = mem_lim {
+            lim.insert("memory".to_string(), Quantity(format!("{m}Mi")));
+        }
+        Container {
+            name: "c".into(),
+            restart_policy: sidecar.then(|| "Always".to_string()),
+            resources: Some(ResourceRequirements {
+                requests: Some(req),
+                limits: Some(lim),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    proptest! {
+        /// The vector form used by the scheduler agrees with the public `pod_requests`.
+        #[test]
+        fn requests_vec_matches_pod_requests(
+            main in prop::collection::vec((prop::option::of(0u32..4000), prop::option::of(0u32..4000)), 1..4),
+            init in prop::collection::vec((prop::option::of(0u32..4000), prop::option::of(0u32..4000), any::<bool>()), 0..4),
+        ) {
+            let pod = Pod {
+                spec: Some(PodSpec {
+                    containers: main.iter().map(|(c, m)| container(*c, *m, false)).collect(),
+                    init_containers: Some(init.iter().map(|(c, m, s)| container(*c, *m, *s)).collect()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let dims: Vec<String> = ["cpu", "memory", "pods"].iter().map(|s| s.to_string()).collect();
+            let mut cache = HashMap::new();
+            let v = requests_vec(&pod, &dims, &mut cache).unwrap();
+            let rl = pod_requests(&pod).unwrap();
+            prop_assert_eq!(v[CPU], rl.get("cpu"));
+            prop_assert_eq!(v[MEM], rl.get("memory"));
+        }
+    }
 }

@@ -2,6 +2,9 @@
 //! NodeClaims, then new NodeClaims from the NodePools in weight order; preferences relaxed one at
 //! a time in Karpenter's order when a pod fits nowhere.
 
+// Resource vectors are parallel arrays indexed by dimension; index loops read best here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::compile::{bits, tolerates_all, PodC, Relax, TgKind, Tol, World, CPU, MEM};
 use crate::model::{MinValuesPolicy, PreferencePolicy, SchedulerOptions};
 use crate::pod::HostPort;
@@ -480,11 +483,8 @@ impl Engine {
             match label_of(&n.labels, kc.key) {
                 None if kc.needs => return Err(perm(Reason::NoDomain(kc.key))),
                 None => {}
-                Some(d) => {
-                    if !kc.ok(d) {
-                        return Err(soft(Reason::Topology(kc.tg)));
-                    }
-                }
+                Some(d) if !kc.ok(d) => return Err(soft(Reason::Topology(kc.tg))),
+                Some(_) => {}
             }
         }
         if !topo.keys.is_empty() || !topo.hosts.is_empty() || !grp.ports.is_empty() {

@@ -1,6 +1,9 @@
 //! After placement: re-pack unconstrained pods on new NodeClaims with the packing optimiser when
 //! that lowers the total price, and compute the lower bound on the cost of new nodes.
 
+// Resource vectors are parallel arrays indexed by dimension; index loops read best here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::compile::bits;
 use crate::engine::{Claim, Engine, Slot};
 use crate::packing::{self, PodGroup, TypeOption};

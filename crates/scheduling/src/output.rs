@@ -1,5 +1,8 @@
 //! From the engine's state to the public [`Plan`], with reasons a person can act on.
 
+// Resource vectors are parallel arrays indexed by dimension; index loops read best here.
+#![allow(clippy::needless_range_loop)]
+
 use crate::compile::{bits, TgKind, NODEPOOL};
 use crate::engine::{Engine, Reason};
 use crate::model::{
