@@ -46,9 +46,9 @@ pub(crate) fn solve(prep: &Prepared) -> Option<(f64, Vec<PBin>)> {
                 let fits = (0..prep.dims).all(|d| {
                     a.iter()
                         .zip(&prep.groups)
-                        .map(|(&k, g)| i64::from(k) * g.demand[d])
-                        .sum::<i64>()
-                        <= t.alloc[d]
+                        .map(|(&k, g)| i128::from(k) * i128::from(g.demand[d]))
+                        .sum::<i128>()
+                        <= i128::from(t.alloc[d])
                 });
                 if compatible && fits && best.is_none_or(|b| t.price < prep.types[b].price) {
                     best = Some(ti);

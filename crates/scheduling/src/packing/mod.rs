@@ -474,7 +474,7 @@ fn cheapest_holding(
                 .alloc
                 .iter()
                 .zip(&need)
-                .all(|(a, n)| n <= a)
+                .all(|(&a, &n)| n <= i128::from(a))
                 && present
                     .iter()
                     .zip(&prep.all_sets[t])
@@ -482,14 +482,15 @@ fn cheapest_holding(
         })
 }
 
-/// Resources used by `counts` per dimension.
-fn used(prep: &Prepared, counts: &[u32]) -> Vec<i64> {
+/// Resources used by `counts` per dimension (in `i128`, so that sums of hostile requests cannot
+/// overflow).
+fn used(prep: &Prepared, counts: &[u32]) -> Vec<i128> {
     (0..prep.dims)
         .map(|d| {
             counts
                 .iter()
                 .zip(&prep.groups)
-                .map(|(&k, g)| i64::from(k) * g.demand[d])
+                .map(|(&k, g)| i128::from(k) * i128::from(g.demand[d]))
                 .sum()
         })
         .collect()
@@ -560,7 +561,7 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
                 .alloc
                 .iter()
                 .zip(&u)
-                .map(|(c, u)| c - u)
+                .map(|(&c, &u)| i64::try_from(i128::from(c) - u).unwrap_or(0))
                 .collect()
         })
         .collect();
@@ -608,8 +609,8 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
             removed[i] = true;
         } else {
             for &(j, g, m) in &moves {
-                for d in 0..prep.dims {
-                    free[j][d] += i64::from(m) * prep.groups[g].demand[d];
+                for (f, w) in free[j].iter_mut().zip(&prep.groups[g].demand) {
+                    *f += i64::from(m) * w;
                 }
             }
         }

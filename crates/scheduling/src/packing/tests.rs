@@ -339,3 +339,89 @@ fn column_generation_bound_is_valid_on_small_instances_beyond_the_exact_limit() 
     }
     assert!(checked >= 10, "only {checked} instances checked");
 }
+
+/// Hostile values: huge, negative, zero, missing dimensions, bad prices, bad indices.
+fn hostile_value() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        Just(0i64),
+        Just(-1i64),
+        Just(i64::MAX),
+        Just(i64::MAX / 3),
+        Just(i64::MIN),
+        1i64..10_000,
+        1_000_000_000_000i64..4_000_000_000_000_000,
+    ]
+}
+
+fn hostile_price() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(-1.0),
+        Just(0.0),
+        Just(1e300),
+        0.001f64..50.0,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn hostile_inputs_never_panic_and_stay_feasible(
+        types in prop::collection::vec((prop::collection::vec(hostile_value(), 0..4), hostile_price()), 0..6),
+        groups in prop::collection::vec(
+            (prop::collection::vec(hostile_value(), 0..4), 0u32..40, prop::collection::vec(0usize..8, 0..6)),
+            0..4,
+        ),
+    ) {
+        let types: Vec<TypeOption> = types
+            .into_iter()
+            .map(|(allocatable, price)| TypeOption { allocatable, price })
+            .collect();
+        let groups: Vec<PodGroup> = groups
+            .into_iter()
+            .map(|(demand, count, compatible)| PodGroup { demand, count, compatible })
+            .collect();
+        let s = solve(&groups, &types);
+        // Feasibility with the same reading of the input as the solver (padding, clamping).
+        let mut placed = vec![0u64; groups.len()];
+        for b in &s.packing.bins {
+            let t = &types[b.type_index];
+            prop_assert!(t.price.is_finite() && t.price >= 0.0);
+            for d in 0..8 {
+                let cap = t.allocatable.get(d).copied().unwrap_or(0).max(0);
+                let used = b.counts.iter().fold(0i128, |acc, &(g, k)| {
+                    acc + i128::from(k) * i128::from(groups[g].demand.get(d).copied().unwrap_or(0).max(0))
+                });
+                prop_assert!(used <= i128::from(cap));
+            }
+            for &(g, k) in &b.counts {
+                prop_assert!(groups[g].compatible.contains(&b.type_index));
+                placed[g] += u64::from(k);
+            }
+        }
+        for &(g, k) in &s.packing.unplaceable {
+            placed[g] += u64::from(k);
+        }
+        for (g, grp) in groups.iter().enumerate() {
+            prop_assert_eq!(placed[g], u64::from(grp.count));
+        }
+        prop_assert!(s.lower_bound >= 0.0 && s.lower_bound <= s.packing.cost * (1.0 + 1e-9) + 1e-12);
+    }
+}
+
+#[test]
+fn two_pods_of_maximal_size_take_two_nodes() {
+    let types = vec![TypeOption {
+        allocatable: vec![i64::MAX, i64::MAX],
+        price: 1e300,
+    }];
+    let groups = vec![PodGroup {
+        demand: vec![i64::MAX],
+        count: 2,
+        compatible: vec![0],
+    }];
+    let s = solve(&groups, &types);
+    assert_eq!(s.packing.bins.len(), 2, "{s:?}");
+}
