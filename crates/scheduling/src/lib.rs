@@ -13,6 +13,7 @@
 mod compile;
 mod engine;
 pub mod fixtures;
+pub mod fuzzing;
 pub mod model;
 mod optimize;
 mod output;
