@@ -4,7 +4,7 @@
 
 use criterion::Criterion;
 use karpenter_benches::packing_workloads::{
-    catalogs, first_fit_decreasing, instance, workloads, CatalogType,
+    catalogs, first_fit_decreasing, instance, random_workloads, workloads, CatalogType,
 };
 use karpenter_scheduling::packing;
 use std::hint::black_box;
@@ -13,7 +13,37 @@ use std::time::Instant;
 fn report() {
     for (source, cat) in catalogs() {
         report_on(source, &cat);
+        sweep(source, &cat);
     }
+}
+
+/// Ratios over 30 seeded random workloads of the same kind.
+fn sweep(source: &str, cat: &[CatalogType]) {
+    let mut ours: Vec<f64> = Vec::new();
+    let mut ffd: Vec<f64> = Vec::new();
+    let mut ms: Vec<f64> = Vec::new();
+    for w in random_workloads(42, 30) {
+        let (groups, types) = instance(cat, &w);
+        let start = Instant::now();
+        let s = packing::solve(&groups, &types);
+        ms.push(start.elapsed().as_secs_f64() * 1e3);
+        assert!(s.packing.unplaceable.is_empty());
+        ours.push(s.ratio());
+        ffd.push(first_fit_decreasing(&groups, &types).cost / s.lower_bound);
+    }
+    let stats = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        (v[0], mean, v[v.len() - 1])
+    };
+    let (omin, omean, omax) = stats(&mut ours);
+    let (fmin, fmean, fmax) = stats(&mut ffd);
+    let (_, tmean, tmax) = stats(&mut ms);
+    println!(
+        "sweep on {source}: 30 random workloads (400-2000 pods, 2-12 deployments): \
+         ours/lb min {omin:.4} mean {omean:.4} max {omax:.4}; ffd/lb min {fmin:.4} mean {fmean:.4} max {fmax:.4}; \
+         solve ms mean {tmean:.1} max {tmax:.1}"
+    );
 }
 
 fn report_on(source: &str, cat: &[CatalogType]) {

@@ -184,6 +184,50 @@ pub fn workloads() -> Vec<Workload> {
     ]
 }
 
+/// `n` seeded pseudo-random workloads in the style of issue 4: between 2 and 12 deployments
+/// drawn from web (250m/512Mi, 1 cpu/2Gi, 500m/1Gi), batch on spot (2 cpu/4Gi, 4 cpu/8Gi) and
+/// memory-heavy (500m/4Gi) shapes, each arm64-only, amd64-only or either, with 400 to 2,000 pods
+/// in total. Deterministic in `seed`.
+pub fn random_workloads(seed: u64, n: usize) -> Vec<Workload> {
+    let mut s = seed ^ 0x2545_f491_4f6c_dd1d;
+    let mut rnd = move |m: u64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s % m.max(1)
+    };
+    let shapes: [(i64, i64, Capacity); 6] = [
+        (250, 512, Capacity::OnDemand),
+        (1000, 2048, Capacity::OnDemand),
+        (500, 1024, Capacity::OnDemand),
+        (2000, 4096, Capacity::Spot),
+        (4000, 8192, Capacity::Spot),
+        (500, 4096, Capacity::OnDemand),
+    ];
+    (0..n)
+        .map(|_| {
+            let k = 2 + rnd(11) as usize;
+            let total = 400 + rnd(1601) as u32;
+            let mut weights: Vec<u32> = (0..k).map(|_| 1 + rnd(10) as u32).collect();
+            let sum: u32 = weights.iter().sum();
+            for w in &mut weights {
+                *w = (*w * total / sum).max(1);
+            }
+            Workload {
+                name: "random",
+                deployments: weights
+                    .into_iter()
+                    .map(|count| {
+                        let (cpu, mem, capacity) = shapes[rnd(shapes.len() as u64) as usize];
+                        let arch = [None, Some(Arch::Arm64), Some(Arch::Amd64)][rnd(3) as usize];
+                        dep(cpu, mem, count, arch, capacity)
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// Karpenter-style packing: pods sorted by cpu then memory, largest first; each pod goes onto
 /// the first open node claim whose remaining candidate types still fit everything on it plus
 /// the pod, otherwise onto a new claim with every compatible type that fits it; each claim

@@ -44,8 +44,8 @@ pub(crate) struct Outcome {
 const PRICING_NODE_LIMIT: u64 = 2_000;
 /// Relative optimality gap of the pricing knapsacks (the bound accounts for it).
 const PRICING_GAP: f64 = 1e-3;
-/// Node limit of one pricing knapsack when polishing the final bound.
-const POLISH_NODE_LIMIT: u64 = 10_000;
+/// Total knapsack nodes spent tightening the final bound.
+const POLISH_BUDGET: u64 = 200_000;
 /// Relative gap of the pricing knapsacks when polishing the final bound.
 const POLISH_GAP: f64 = 5e-5;
 /// Most types priced by branch and bound per round (the others count with their root bound).
@@ -92,15 +92,7 @@ fn root_bound(prep: &Prepared, t: usize, y: &[f64]) -> f64 {
 /// The Farley bound of `y` and the improving columns found while computing it.
 ///
 /// Returns `(bound, columns)`; the bound is valid whatever `y ≥ 0` is.
-///
-/// With `polish`, every type that could hold the maximum is searched with a larger node limit
-/// and a smaller gap (used once the columns are exhausted, to tighten the bound).
-fn farley(
-    prep: &Prepared,
-    y: &[f64],
-    want_columns: usize,
-    polish: bool,
-) -> (f64, Vec<(f64, Column)>) {
+fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Column)>) {
     let z: f64 = prep
         .groups
         .iter()
@@ -121,16 +113,12 @@ fn farley(
     for (i, &(ub, t)) in screened.iter().enumerate() {
         // Once enough columns are found, or nothing left can beat what is known, the remaining
         // types contribute their root bounds to `r`.
-        let capped = i >= MAX_EXACT_PRICING && (!found.is_empty() || polish);
+        let capped = i >= MAX_EXACT_PRICING && !found.is_empty();
         if ub <= best_exact.max(1.0) || found.len() >= want_columns || capped {
             r = r.max(screened[i..].iter().map(|s| s.0).fold(0.0, f64::max));
             break;
         }
-        let (counts, value, upper) = if polish {
-            price_type(prep, t, y, POLISH_NODE_LIMIT, POLISH_GAP)
-        } else {
-            price_type(prep, t, y, PRICING_NODE_LIMIT, PRICING_GAP)
-        };
+        let (counts, value, upper) = price_type(prep, t, y, PRICING_NODE_LIMIT, PRICING_GAP);
         let price = prep.types[t].price;
         r = r.max(ratio(upper, price));
         let exact_ratio = ratio(value, price);
@@ -142,6 +130,64 @@ fn farley(
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let bound = if r.is_finite() && r > 0.0 { z / r } else { 0.0 };
     // Keep the bound on the safe side of floating-point round-off.
+    (bound * (1.0 - 1e-9), found)
+}
+
+/// The Farley bound of `y`, tightened: repeatedly takes the type whose proven upper bound on
+/// value per dollar is the largest and searches it harder (root bound, then branch and bound
+/// with 4× more nodes each time, down to the polish gap), until that maximum is settled or the
+/// budget is spent. The maximum left is `r`. Also returns the improving columns met on the way.
+fn farley_polish(prep: &Prepared, y: &[f64]) -> (f64, Vec<(f64, Column)>) {
+    let z: f64 = prep
+        .groups
+        .iter()
+        .zip(y)
+        .map(|(g, &v)| f64::from(g.count) * v)
+        .sum();
+    if z <= 0.0 {
+        return (0.0, Vec::new());
+    }
+    // (upper ratio, type, next node limit; 0 = settled).
+    let mut open: Vec<(f64, usize, u64)> = (0..prep.types.len())
+        .map(|t| {
+            (
+                ratio(root_bound(prep, t, y), prep.types[t].price),
+                t,
+                PRICING_NODE_LIMIT,
+            )
+        })
+        .collect();
+    let mut found: Vec<(f64, Column)> = Vec::new();
+    let mut budget = POLISH_BUDGET;
+    let r = loop {
+        // The entry with the largest upper ratio (ties: lowest type index).
+        let Some(k) = (0..open.len()).max_by(|&a, &b| {
+            open[a]
+                .0
+                .total_cmp(&open[b].0)
+                .then(open[b].1.cmp(&open[a].1))
+        }) else {
+            break 0.0;
+        };
+        let (ub, t, limit) = open[k];
+        if limit == 0 || limit > budget || ub <= 1.0 {
+            break ub;
+        }
+        budget -= limit;
+        let (counts, value, upper) = price_type(prep, t, y, limit, POLISH_GAP);
+        let price = prep.types[t].price;
+        if value > price * (1.0 + 1e-9) + 1e-12 && !found.iter().any(|(_, c)| c.ty == t) {
+            found.push((ratio(value, price), Column { ty: t, counts }));
+        }
+        let settled = upper <= value * (1.0 + POLISH_GAP) + 1e-15;
+        open[k] = (
+            ratio(upper, price).min(ub),
+            t,
+            if settled { 0 } else { limit * 4 },
+        );
+    };
+    found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let bound = if r.is_finite() && r > 0.0 { z / r } else { 0.0 };
     (bound * (1.0 - 1e-9), found)
 }
 
@@ -180,12 +226,25 @@ fn solve_dual(prep: &Prepared, columns: &[Column]) -> Option<(Vec<f64>, f64)> {
 
 /// The primal master over `columns`: `x_p` per column, solved from scratch.
 pub(crate) fn solve_primal(prep: &Prepared, columns: &[Column]) -> Option<Vec<f64>> {
+    let demand: Vec<u32> = prep.groups.iter().map(|g| g.count).collect();
+    solve_primal_for(prep, columns, &demand)
+}
+
+/// The primal master over `columns` for the pods `demand` (groups with none left get no row).
+pub(crate) fn solve_primal_for(
+    prep: &Prepared,
+    columns: &[Column],
+    demand: &[u32],
+) -> Option<Vec<f64>> {
     let mut p = Problem::new(OptimizationDirection::Minimize);
     let vars: Vec<Variable> = columns
         .iter()
         .map(|c| p.add_var(prep.types[c.ty].price, (0.0, f64::INFINITY)))
         .collect();
-    for (g, grp) in prep.groups.iter().enumerate() {
+    for (g, &need) in demand.iter().enumerate() {
+        if need == 0 {
+            continue;
+        }
         let row: Vec<(Variable, f64)> = columns
             .iter()
             .zip(&vars)
@@ -195,7 +254,7 @@ pub(crate) fn solve_primal(prep: &Prepared, columns: &[Column]) -> Option<Vec<f6
         if row.is_empty() {
             return None;
         }
-        p.add_constraint(row.as_slice(), ComparisonOp::Ge, f64::from(grp.count));
+        p.add_constraint(row.as_slice(), ComparisonOp::Ge, f64::from(need));
     }
     let sol = p.solve().ok()?.into_solution().ok()?;
     Some(vars.iter().map(|&v| sol.var_value(v).max(0.0)).collect())
@@ -210,7 +269,7 @@ pub(crate) fn run(prep: &Prepared, initial: Vec<Column>, proxy: &[f64]) -> Outco
             columns.push(c);
         }
     }
-    let (mut bound, _) = farley(prep, proxy, 0, false);
+    let (mut bound, _) = farley(prep, proxy, 0);
     let mut duals = proxy.to_vec();
     let mut lp_value = None;
     let mut rounds = 0;
@@ -222,9 +281,9 @@ pub(crate) fn run(prep: &Prepared, initial: Vec<Column>, proxy: &[f64]) -> Outco
         };
         duals.clone_from(&y);
         lp_value = Some(z);
-        let (mut b, mut found) = farley(prep, &y, COLUMNS_PER_ROUND, false);
+        let (mut b, mut found) = farley(prep, &y, COLUMNS_PER_ROUND);
         if found.is_empty() && b < z * (1.0 - GAP) {
-            (b, found) = farley(prep, &y, COLUMNS_PER_ROUND, true);
+            (b, found) = farley_polish(prep, &y);
         }
         bound = bound.max(b);
         if found.is_empty() || bound >= z * (1.0 - GAP) {

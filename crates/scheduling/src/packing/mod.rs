@@ -189,6 +189,16 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
             .collect();
         let mut rounded = round(&prep, &cg.columns, &x, &values);
         improve(&prep, &mut rounded);
+        // When the rounding lost more than a little against the LP, also try re-solving the
+        // LP on what is left after each rounding step.
+        let lp = cg.lp_value.unwrap_or(0.0);
+        if cost(&prep, &rounded) > lp * (1.0 + SEQUENTIAL_TRIGGER) {
+            let mut seq = round_sequential(&prep, &cg.columns, &values);
+            improve(&prep, &mut seq);
+            if cost(&prep, &seq) < cost(&prep, &rounded) - 1e-12 {
+                rounded = seq;
+            }
+        }
         stats.rounded_cost = Some(cost(&prep, &rounded));
         if cost(&prep, &rounded) < cost(&prep, &best) - 1e-12 {
             best = rounded;
@@ -264,6 +274,84 @@ fn round(prep: &Prepared, columns: &[Column], x: &[f64], values: &[f64]) -> Vec<
             bins.push(PBin {
                 ty: prep.types[columns[p].ty].all,
                 counts,
+            });
+        }
+    }
+    let rest = greedy(prep, &mut remaining, values);
+    bins.extend(to_bins(prep, &rest));
+    bins
+}
+
+/// Relative excess of the rounded packing over the LP value above which the sequential
+/// rounding is tried too.
+const SEQUENTIAL_TRIGGER: f64 = 0.004;
+/// Most LP re-solves of the sequential rounding.
+const SEQUENTIAL_ROUNDS: usize = 40;
+
+/// Sequential rounding: solve the LP over the patterns (trimmed to the pods left), launch the
+/// whole copies of its patterns, or one copy of its largest pattern when none is whole, and
+/// repeat on what is left; the greedy places anything the patterns no longer cover.
+fn round_sequential(prep: &Prepared, columns: &[Column], values: &[f64]) -> Vec<PBin> {
+    let mut remaining: Vec<u32> = prep.groups.iter().map(|g| g.count).collect();
+    let mut bins = Vec::new();
+    let trim = |c: &Column, remaining: &[u32]| Column {
+        ty: c.ty,
+        counts: c
+            .counts
+            .iter()
+            .zip(remaining)
+            .map(|(&a, &r)| a.min(r))
+            .collect(),
+    };
+    for _ in 0..SEQUENTIAL_ROUNDS {
+        if remaining.iter().all(|&r| r == 0) {
+            break;
+        }
+        let mut cols: Vec<Column> = columns
+            .iter()
+            .map(|c| trim(c, &remaining))
+            .filter(|c| c.counts.iter().any(|&k| k > 0))
+            .collect();
+        cols.sort();
+        cols.dedup();
+        let Some(x) = colgen::solve_primal_for(prep, &cols, &remaining) else {
+            break;
+        };
+        let mut order: Vec<usize> = (0..cols.len()).collect();
+        order.sort_by(|&a, &b| x[b].total_cmp(&x[a]).then(a.cmp(&b)));
+        let mut took = false;
+        for &p in &order {
+            let copies = (x[p] + 1e-7).floor();
+            if copies < 1.0 {
+                break;
+            }
+            // Bounded by the pods of the instance, so the conversion cannot overflow.
+            for _ in 0..copies.min(f64::from(u32::MAX)) as u32 {
+                let c = trim(&cols[p], &remaining);
+                if c.counts.iter().all(|&k| k == 0) {
+                    break;
+                }
+                for (r, &k) in remaining.iter_mut().zip(&c.counts) {
+                    *r -= k;
+                }
+                bins.push(PBin {
+                    ty: prep.types[c.ty].all,
+                    counts: c.counts,
+                });
+                took = true;
+            }
+        }
+        if !took {
+            let Some(&p) = order.first().filter(|&&p| x[p] > 1e-9) else {
+                break;
+            };
+            let c = trim(&cols[p], &remaining);
+            for (r, &k) in remaining.iter_mut().zip(&c.counts) {
+                *r -= k;
+            }
+            bins.push(PBin {
+                ty: prep.types[c.ty].all,
+                counts: c.counts,
             });
         }
     }
