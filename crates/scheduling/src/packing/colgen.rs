@@ -12,7 +12,7 @@
 
 use super::knapsack;
 use super::prep::Prepared;
-use microlp::{ComparisonOp, OptimizationDirection, Problem, Variable};
+use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOptions, Variable};
 
 /// A packing pattern: one node of a (pruned) type and how many pods of each group it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -258,6 +258,59 @@ pub(crate) fn solve_primal_for(
     }
     let sol = p.solve().ok()?.into_solution().ok()?;
     Some(vars.iter().map(|&v| sol.var_value(v).max(0.0)).collect())
+}
+
+/// The restricted master as an integer program: how many nodes of each pattern, covering every
+/// pod, at the least cost, searched by microlp's branch and bound with a node limit (so the
+/// answer is deterministic). `None` when no integer solution was found within the limit.
+pub(crate) fn solve_integer_master(
+    prep: &Prepared,
+    columns: &[Column],
+    node_limit: u64,
+) -> Option<Vec<u32>> {
+    let mut p = Problem::new(OptimizationDirection::Minimize);
+    let vars: Vec<Variable> = columns
+        .iter()
+        .map(|c| {
+            let most = prep
+                .groups
+                .iter()
+                .zip(&c.counts)
+                .filter(|(_, &k)| k > 0)
+                .map(|(g, &k)| g.count.div_ceil(k))
+                .max()
+                .unwrap_or(0);
+            p.add_integer_var(
+                prep.types[c.ty].price,
+                (0, i32::try_from(most).unwrap_or(i32::MAX)),
+            )
+        })
+        .collect();
+    for (g, grp) in prep.groups.iter().enumerate() {
+        let row: Vec<(Variable, f64)> = columns
+            .iter()
+            .zip(&vars)
+            .filter(|(c, _)| c.counts[g] > 0)
+            .map(|(c, &v)| (v, f64::from(c.counts[g])))
+            .collect();
+        if row.is_empty() {
+            return None;
+        }
+        p.add_constraint(row.as_slice(), ComparisonOp::Ge, f64::from(grp.count));
+    }
+    let mut options = SolveOptions::default();
+    options.node_limit = Some(node_limit);
+    options.mip_gap = 1e-3;
+    let sol = p.solve_with(options).ok()?.into_solution().ok()?;
+    Some(
+        vars.iter()
+            .map(|&v| {
+                let x = sol.var_value(v).round().max(0.0);
+                // Bounded by the variable's upper bound above.
+                x.min(f64::from(u32::MAX)) as u32
+            })
+            .collect(),
+    )
 }
 
 /// Runs the column generation from `initial` columns (which must cover every group) and the

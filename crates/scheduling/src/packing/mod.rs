@@ -199,6 +199,17 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
                 rounded = seq;
             }
         }
+        if cost(&prep, &rounded) > lp * (1.0 + SEQUENTIAL_TRIGGER) {
+            if let Some(n) = colgen::solve_integer_master(&prep, &cg.columns, INTEGER_MASTER_NODES)
+            {
+                let copies: Vec<f64> = n.iter().map(|&k| f64::from(k)).collect();
+                let mut int = round(&prep, &cg.columns, &copies, &values);
+                improve(&prep, &mut int);
+                if cost(&prep, &int) < cost(&prep, &rounded) - 1e-12 {
+                    rounded = int;
+                }
+            }
+        }
         stats.rounded_cost = Some(cost(&prep, &rounded));
         if cost(&prep, &rounded) < cost(&prep, &best) - 1e-12 {
             best = rounded;
@@ -285,6 +296,8 @@ fn round(prep: &Prepared, columns: &[Column], x: &[f64], values: &[f64]) -> Vec<
 /// Relative excess of the rounded packing over the LP value above which the sequential
 /// rounding is tried too.
 const SEQUENTIAL_TRIGGER: f64 = 0.004;
+/// Branch-and-bound nodes of the integer master.
+const INTEGER_MASTER_NODES: u64 = 300;
 /// Most LP re-solves of the sequential rounding.
 const SEQUENTIAL_ROUNDS: usize = 40;
 
