@@ -116,3 +116,38 @@ fn twenty_thousand_pods_within_twice_the_scheduler() {
         m.schedule_s
     );
 }
+
+/// Single-thread YAML throughput on the benchmark workload: to generic documents, from those to
+/// typed Pods, and straight from text to typed Pods.
+#[test]
+#[ignore = "performance: run in release with --ignored"]
+fn yaml_parse_throughput() {
+    use k8s_openapi::api::core::v1::Pod;
+    let text = workload::workload_yaml(20_000).unwrap();
+    let mb = text.len() as f64 / 1e6;
+    let started = Instant::now();
+    let mut docs = Vec::new();
+    manifest::parse_documents("bench.yaml", &text, &mut docs).unwrap();
+    let to_values = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let pods: Vec<Pod> = docs[2..]
+        .iter()
+        .map(|d| serde::Deserialize::deserialize(&d.value).unwrap())
+        .collect();
+    let values_to_pods = started.elapsed().as_secs_f64();
+    let pieces: Vec<&str> = text.split("\n---\n").skip(2).collect();
+    let started = Instant::now();
+    let direct: Vec<Pod> = pieces
+        .iter()
+        .map(|p| serde_yaml::from_str(p).unwrap())
+        .collect();
+    let text_to_pods = started.elapsed().as_secs_f64();
+    assert_eq!(pods, direct);
+    eprintln!(
+        "yaml, one thread, {mb:.1} MB, {} docs: text->values {to_values:.3}s ({:.1} MB/s, {:.0} docs/s); values->pods {values_to_pods:.3}s; text->pods {text_to_pods:.3}s ({:.1} MB/s)",
+        docs.len(),
+        mb / to_values,
+        docs.len() as f64 / to_values,
+        mb / text_to_pods
+    );
+}

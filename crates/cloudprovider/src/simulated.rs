@@ -9,7 +9,6 @@
 //! remembered as unavailable, so the caller's retry moves on to the next-cheapest offering, as
 //! Karpenter's unavailable-offerings cache makes it do.
 
-use crate::requirements::satisfies_with;
 use crate::{
     CloudProvider, CloudProviderError, DriftReason, Instance, LaunchRequest, OfferingKey,
     LABEL_CAPACITY_TYPE, LABEL_INSTANCE_TYPE, LABEL_NODECLASS, LABEL_NODEPOOL, LABEL_ZONE,
@@ -182,14 +181,15 @@ impl SimulatedCloudProvider {
             .requirements
             .iter()
             .enumerate()
-            .filter(|(i, r)| Some(*i) != named && !is_offering_key(&r.key))
-            .map(|(_, r)| r.clone())
+            .filter(|(i, r)| {
+                Some(*i) != named && !is_offering_key(&r.key) && class.known_keys.contains(&r.key)
+            })
+            .map(|(_, r)| r)
             .collect();
         let offering_reqs: Vec<_> = request
             .requirements
             .iter()
-            .filter(|r| is_offering_key(&r.key))
-            .cloned()
+            .filter(|r| is_offering_key(&r.key) && class.known_keys.contains(&r.key))
             .collect();
         let better = |(ta, oa): (&InstanceType, &Offering),
                       (tb, ob): (&InstanceType, &Offering)| {
@@ -203,12 +203,13 @@ impl SimulatedCloudProvider {
         let mut best: Option<(&InstanceType, &Offering)> = None;
         for &i in &indices {
             let it = &class.instance_types[i];
-            let type_ok = satisfies_with(&type_reqs, &class.known_keys, |k| {
-                if k == LABEL_INSTANCE_TYPE {
-                    it.labels.get(k).map(String::as_str).or(Some(&it.name))
+            let type_ok = type_reqs.iter().all(|r| {
+                let v = it.labels.get(&r.key).map(String::as_str);
+                r.matches(if r.key == LABEL_INSTANCE_TYPE {
+                    v.or(Some(&it.name))
                 } else {
-                    it.labels.get(k).map(String::as_str)
-                }
+                    v
+                })
             });
             if !type_ok || !request.resources.fits_in(&class.allocatable[i]) {
                 continue;
@@ -217,11 +218,12 @@ impl SimulatedCloudProvider {
                 if best.is_some_and(|b| !better((it, o), b)) {
                     continue;
                 }
-                let ok = satisfies_with(&offering_reqs, &class.known_keys, |k| match k {
-                    LABEL_ZONE => Some(o.zone.as_str()),
-                    LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
-                    LABEL_ZONE_ID => o.zone_id.as_deref(),
-                    _ => None,
+                let ok = offering_reqs.iter().all(|r| {
+                    r.matches(match r.key.as_str() {
+                        LABEL_ZONE => Some(o.zone.as_str()),
+                        LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
+                        _ => o.zone_id.as_deref(),
+                    })
                 });
                 if ok
                     && (unavailable.is_empty()
