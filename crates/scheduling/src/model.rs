@@ -1,6 +1,6 @@
 //! The scheduler's public input and output.
 
-use crate::requirements::Requirement;
+use crate::requirements::{Operator, Requirement};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod, Taint};
 use k8s_openapi::api::storage::v1::StorageClass;
@@ -278,5 +278,53 @@ impl Plan {
             }
         }
         None
+    }
+}
+
+impl NodePoolInput {
+    /// Converts a `karpenter.sh/v1` NodePool and the instance types its node class allows.
+    /// Limit quantities that do not parse are an error naming the field.
+    pub fn from_api(
+        pool: &karpenter_api::nodepool::NodePool,
+        instance_types: Vec<InstanceType>,
+    ) -> Result<NodePoolInput, crate::InputError> {
+        let name = pool.metadata.name.clone().unwrap_or_default();
+        let spec = &pool.spec.template.spec;
+        let requirements = spec
+            .requirements
+            .iter()
+            .map(|r| Requirement {
+                key: r.key.clone(),
+                operator: Operator::parse(r.operator.as_str()).unwrap_or(Operator::In),
+                values: r.values.clone(),
+                min_values: r.min_values.and_then(|m| u32::try_from(m).ok()),
+            })
+            .collect();
+        let limits = if pool.spec.limits.is_empty() {
+            None
+        } else {
+            let mut l = ResourceList::new();
+            for (k, q) in &pool.spec.limits {
+                let v = karpenter_api::quantity::parse_milli(&q.0).map_err(|e| {
+                    crate::InputError::Quantity {
+                        object: format!("NodePool {name}"),
+                        field: format!("spec.limits.{k}"),
+                        source: e,
+                    }
+                })?;
+                l.set(k.clone(), v);
+            }
+            Some(l)
+        };
+        Ok(NodePoolInput {
+            weight: pool.spec.weight.unwrap_or(0),
+            requirements,
+            labels: pool.spec.template.metadata.labels.clone(),
+            taints: spec.taints.clone(),
+            startup_taints: spec.startup_taints.clone(),
+            limits,
+            instance_types,
+            name,
+        })
     }
 }

@@ -77,6 +77,11 @@ fn input(pools: Vec<NodePoolInput>, pods: Vec<Pod>) -> SchedulerInput {
     SchedulerInput {
         node_pools: pools,
         pending_pods: pods,
+        // The bound has its own test below; the packing module's tests cover it in depth.
+        options: SchedulerOptions {
+            compute_lower_bound: false,
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -963,4 +968,70 @@ fn invalid_quantity_is_an_input_error() {
         s.contains("Pod default/bad") && s.contains("spec.containers[0].resources.requests.cpu"),
         "{s}"
     );
+}
+
+#[test]
+fn node_pool_from_api() {
+    let yaml = r#"
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata:
+  name: gpu
+spec:
+  weight: 5
+  limits:
+    cpu: "100"
+  template:
+    metadata:
+      labels:
+        team: ml
+    spec:
+      nodeClassRef:
+        group: karpenter.k8s.aws
+        kind: EC2NodeClass
+        name: default
+      requirements:
+        - key: karpenter.k8s.aws/instance-family
+          operator: In
+          values: ["s", "m"]
+          minValues: 2
+      taints:
+        - key: nvidia.com/gpu
+          value: "true"
+          effect: NoSchedule
+"#;
+    let np: karpenter_api::nodepool::NodePool = serde_yaml::from_str(yaml).expect("valid NodePool");
+    let p = NodePoolInput::from_api(&np, amd64_only()).unwrap();
+    assert_eq!(p.name, "gpu");
+    assert_eq!(p.weight, 5);
+    assert_eq!(p.limits.as_ref().unwrap().get("cpu"), 100_000);
+    assert_eq!(p.requirements[0].min_values, Some(2));
+    assert_eq!(p.requirements[0].operator, Operator::In);
+    assert_eq!(p.labels["team"], "ml");
+    assert_eq!(p.taints[0].key, "nvidia.com/gpu");
+    let ok = PodBuilder::new("a", "1", "1Gi")
+        .toleration("nvidia.com/gpu", Some("true"), Some("NoSchedule"))
+        .build();
+    let plan = run(&input(vec![p], vec![ok]));
+    let names: Vec<&str> = plan.new_node_claims[0]
+        .instance_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["small", "medium"]);
+}
+
+#[test]
+fn lower_bound_and_repacking() {
+    // Eight 1-cpu pods: a 16-cpu node costs 0.80, four 4-cpu nodes cost 0.80, two 4-cpu nodes
+    // hold them for 0.40.
+    let mut i = input(vec![pool("default", amd64_only())], pods(8, "1", "1Gi"));
+    i.options.compute_lower_bound = true;
+    let plan = run(&i);
+    assert!(plan.unschedulable.is_empty());
+    assert!(plan.lower_bound_per_hour > 0.0);
+    assert!(plan.lower_bound_per_hour <= plan.cost_per_hour + 1e-9);
+    assert!(plan.cost_per_hour <= 0.40 + 1e-9, "{}", plan.cost_per_hour);
+    let total: usize = plan.new_node_claims.iter().map(|c| c.pods.len()).sum();
+    assert_eq!(total, 8);
 }

@@ -14,6 +14,10 @@ fn benchmark_workload_schedules_everything() {
     let input = SchedulerInput {
         node_pools: vec![pool(fake_instance_types(400))],
         pending_pods: benchmark_pods(1000, 7),
+        options: SchedulerOptions {
+            compute_lower_bound: false,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let t = std::time::Instant::now();
