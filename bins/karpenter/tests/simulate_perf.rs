@@ -80,11 +80,11 @@ fn report(m: &Measured) {
 
 #[test]
 fn benchmark_workload_is_fully_accounted_for() {
-    let m = run(250);
+    let m = run(60);
     report(&m);
     let s = &m.sim.output.summary;
-    assert_eq!(m.docs, 252, "pool, node class and 250 pods");
-    assert_eq!(s.pods, 250);
+    assert_eq!(m.docs, 62, "pool, node class and 60 pods");
+    assert_eq!(s.pods, 60);
     let placed: usize = m
         .sim
         .output
