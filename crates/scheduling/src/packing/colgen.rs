@@ -45,7 +45,7 @@ const PRICING_NODE_LIMIT: u64 = 2_000;
 /// Relative optimality gap of the pricing knapsacks (the bound accounts for it).
 const PRICING_GAP: f64 = 1e-3;
 /// Total knapsack nodes spent tightening the final bound.
-const POLISH_BUDGET: u64 = 200_000;
+const POLISH_BUDGET: u64 = 60_000;
 /// Relative gap of the pricing knapsacks when polishing the final bound.
 const POLISH_GAP: f64 = 5e-5;
 /// Most types priced by branch and bound per round (the others count with their root bound).
