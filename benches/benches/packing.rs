@@ -36,12 +36,14 @@ fn sweep(source: &str, cat: &[CatalogType]) {
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         (v[0], mean, v[v.len() - 1])
     };
+    let above_2 = ours.iter().filter(|&&r| r > 1.02).count();
+    let above_3 = ours.iter().filter(|&&r| r > 1.03).count();
     let (omin, omean, omax) = stats(&mut ours);
     let (fmin, fmean, fmax) = stats(&mut ffd);
     let (_, tmean, tmax) = stats(&mut ms);
     println!(
         "sweep on {source}: 30 random workloads (400-2000 pods, 2-12 deployments): \
-         ours/lb min {omin:.4} mean {omean:.4} max {omax:.4}; ffd/lb min {fmin:.4} mean {fmean:.4} max {fmax:.4}; \
+         ours/lb min {omin:.4} mean {omean:.4} max {omax:.4} (above 1.02: {above_2}, above 1.03: {above_3}); ffd/lb min {fmin:.4} mean {fmean:.4} max {fmax:.4}; \
          solve ms mean {tmean:.1} max {tmax:.1}"
     );
 }
