@@ -512,3 +512,88 @@ fn check_pod_spec(doc: &Document, field: &str, spec: &PodSpec) -> Result<(), Dec
     }
     check_quantities(doc, &format!("{field}.overhead"), spec.overhead.as_ref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::parse_documents;
+
+    fn docs(text: &str) -> Vec<Document> {
+        let mut out = Vec::new();
+        parse_documents("f.yaml", text, &mut out).unwrap();
+        out
+    }
+
+    fn pod(name: &str, cpu: &str) -> String {
+        format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: c, resources: {{requests: {{cpu: \"{cpu}\"}}}}}}]}}\n")
+    }
+
+    #[test]
+    fn large_inputs_keep_order_and_report_the_first_error() {
+        let many: String = (0..2000).map(|i| pod(&format!("p{i}"), "100m")).collect();
+        let inputs = load(&docs(&many)).unwrap();
+        let names: Vec<&str> = inputs
+            .pending_pods
+            .iter()
+            .map(|p| p.metadata.name.as_deref().unwrap())
+            .collect();
+        let expected: Vec<String> = (0..2000).map(|i| format!("p{i}")).collect();
+        assert_eq!(names, expected);
+        // Two bad documents in different parts: the earlier one is reported.
+        let text: String = (0..2000)
+            .map(|i| match i {
+                150 => pod("early", "x"),
+                1900 => pod("late", "y"),
+                _ => pod(&format!("p{i}"), "100m"),
+            })
+            .collect();
+        let err = load(&docs(&text)).unwrap_err();
+        assert_eq!(err.kind_name, "Pod/early");
+        assert_eq!(err.location.index, 150);
+        assert_eq!(err.field, "spec.containers[0].resources.requests.cpu");
+    }
+
+    #[test]
+    fn claims_from_templates_and_explicit_claims() {
+        let text = "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: data}\nspec:\n  replicas: 2\n  serviceName: db\n  selector: {matchLabels: {app: db}}\n  template:\n    spec: {containers: [{name: c}]}\n  volumeClaimTemplates:\n  - metadata: {name: vol}\n    spec: {storageClassName: gp3, resources: {requests: {storage: 1Gi}}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: vol-db-1, namespace: data}\nspec: {volumeName: pv-9, resources: {requests: {storage: 1Gi}}}\n";
+        let inputs = load(&docs(text)).unwrap();
+        let claims: Vec<(String, Option<String>)> = inputs
+            .persistent_volume_claims
+            .iter()
+            .map(|c| {
+                (
+                    c.metadata.name.clone().unwrap(),
+                    c.spec.as_ref().and_then(|s| s.volume_name.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            claims,
+            [
+                ("vol-db-0".to_string(), None),
+                ("vol-db-1".to_string(), Some("pv-9".to_string()))
+            ],
+            "the explicit claim replaces the synthesized one in place"
+        );
+        let vols = inputs.pending_pods[1]
+            .spec
+            .as_ref()
+            .unwrap()
+            .volumes
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            vols[0].persistent_volume_claim.as_ref().unwrap().claim_name,
+            "vol-db-1"
+        );
+        let owner = &inputs.pending_pods[0]
+            .metadata
+            .owner_references
+            .as_ref()
+            .unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str()),
+            ("StatefulSet", "db")
+        );
+    }
+}
