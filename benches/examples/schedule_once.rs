@@ -25,14 +25,33 @@ fn main() {
     }
     let t = Instant::now();
     match karpenter_scheduling::schedule(&input) {
-        Ok(plan) => println!(
-            "{kind} {n}: {:?}, {} new nodes, {} unschedulable, ${:.3}/h, lower bound ${:.3}/h",
-            t.elapsed(),
-            plan.new_node_claims.len(),
-            plan.unschedulable.len(),
-            plan.cost_per_hour,
-            plan.lower_bound_per_hour
-        ),
+        Ok(plan) => {
+            let (mut req_cpu, mut req_mem, mut cap_cpu, mut cap_mem) = (0i64, 0i64, 0i64, 0i64);
+            for c in &plan.new_node_claims {
+                req_cpu += c.requests.get("cpu");
+                req_mem += c.requests.get("memory");
+                if let Some(l) = &c.launch {
+                    let a = input.node_pools[c.node_pool_index].instance_types
+                        [l.instance_type_index]
+                        .allocatable();
+                    cap_cpu += a.get("cpu");
+                    cap_mem += a.get("memory");
+                }
+            }
+            println!(
+                "  new nodes hold {:.1}% of their cpu and {:.1}% of their memory",
+                100.0 * req_cpu as f64 / cap_cpu.max(1) as f64,
+                100.0 * req_mem as f64 / cap_mem.max(1) as f64
+            );
+            println!(
+                "{kind} {n}: {:?}, {} new nodes, {} unschedulable, ${:.3}/h, lower bound ${:.3}/h",
+                t.elapsed(),
+                plan.new_node_claims.len(),
+                plan.unschedulable.len(),
+                plan.cost_per_hour,
+                plan.lower_bound_per_hour
+            )
+        }
         Err(e) => {
             eprintln!("invalid input: {e}");
             std::process::exit(2);

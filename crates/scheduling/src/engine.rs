@@ -6,6 +6,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use crate::compile::{bits, tolerates_all, PodC, Relax, TgKind, Tol, World, CPU, MEM};
+use crate::freetree::FreeTree;
 use crate::model::{MinValuesPolicy, PreferencePolicy, SchedulerOptions};
 use crate::pod::HostPort;
 use crate::requirements::{label_of, Conflict, Req, Reqs};
@@ -129,6 +130,8 @@ pub(crate) struct Engine {
     pub failed: Vec<u32>,
     /// Per (group, pool): the state of the last new claim formed for a batch, and its pod count.
     fresh_memo: HashMap<(u32, usize), (Claim, u32)>,
+    /// Room left in each open claim's current cheapest type.
+    free: FreeTree,
     opts: SchedulerOptions,
     nd: usize,
 }
@@ -151,6 +154,7 @@ impl Engine {
             placed: vec![None; n],
             failed: Vec::new(),
             fresh_memo: HashMap::new(),
+            free: FreeTree::new(nd),
             opts,
             nd,
         }
@@ -500,6 +504,7 @@ impl Engine {
         g: u32,
         want: u32,
         topo: &Topo,
+        grow: bool,
     ) -> Result<Commit, Fail> {
         let grp = &self.groups[g as usize];
         let w = &self.w;
@@ -623,6 +628,8 @@ impl Engine {
                     let free = self.fit_count(c.pool, cur, &c.used, &grp.req);
                     if free > 0 {
                         free.min(want)
+                    } else if !grow {
+                        return Err(soft(Reason::Resources));
                     } else {
                         match bits(&types)
                             .find(|ti| self.fit_count(c.pool, *ti, &c.used, &grp.req) > 0)
@@ -670,6 +677,19 @@ impl Engine {
         Ok(Commit { reqs, types, k })
     }
 
+    /// Room left in claim `ci`'s current cheapest type.
+    fn room(&self, ci: usize) -> Vec<i64> {
+        let c = &self.claims[ci];
+        let nd = self.nd;
+        match bits(&c.types).next() {
+            Some(ti) => {
+                let alloc = &self.w.pools[c.pool].alloc[ti * nd..(ti + 1) * nd];
+                (0..nd).map(|d| alloc[d] - c.used[d]).collect()
+            }
+            None => vec![-1; nd],
+        }
+    }
+
     /// Whether `minValues` is enforced strictly.
     pub(crate) fn opts_strict_min_values(&self) -> bool {
         self.opts.min_values_policy == MinValuesPolicy::Strict
@@ -683,7 +703,7 @@ impl Engine {
         g: u32,
         topo: &Topo,
     ) -> Result<(), Reason> {
-        self.eval_claim(c, slot, g, 1, topo)
+        self.eval_claim(c, slot, g, 1, topo, true)
             .map(|_| ())
             .map_err(|f| f.reason)
     }
@@ -885,6 +905,8 @@ impl Engine {
         for &p in pods {
             self.placed[p as usize] = Some(Slot::Claim(ci as u32));
         }
+        let room = self.room(ci);
+        self.free.set(ci, &room);
         self.record(Slot::Claim(ci as u32), ls, spec, k as u32, None);
     }
 
@@ -956,26 +978,40 @@ impl Engine {
             }
             i += 1;
         }
-        // Open NodeClaims.
-        let mut i = self.groups[g as usize].cur_claim;
-        let mut advancing = true;
+        // Open NodeClaims: first one with room in its current type, then one that may grow.
         let ne = self.w.ex.len() as u32;
-        while i < self.claims.len() {
-            match self.eval_claim(&self.claims[i], ne + i as u32, g, want, &topo) {
+        let mut from = self.groups[g as usize].cur_claim;
+        while let Some(i) = self.free.find(from, &self.groups[g as usize].req) {
+            match self.eval_claim(&self.claims[i], ne + i as u32, g, want, &topo, false) {
                 Ok(commit) => {
                     let k = commit.k as usize;
                     self.commit_claim(i, g, commit, &pods[..k]);
                     return k;
                 }
-                Err(f) => {
-                    if f.perm && advancing {
-                        self.groups[g as usize].cur_claim = i + 1;
-                    } else {
-                        advancing = false;
+                Err(_) => from = i + 1,
+            }
+        }
+        {
+            let grow = true;
+            let mut i = self.groups[g as usize].cur_claim;
+            let mut advancing = true;
+            while i < self.claims.len() {
+                match self.eval_claim(&self.claims[i], ne + i as u32, g, want, &topo, grow) {
+                    Ok(commit) => {
+                        let k = commit.k as usize;
+                        self.commit_claim(i, g, commit, &pods[..k]);
+                        return k;
+                    }
+                    Err(f) => {
+                        if f.perm && advancing {
+                            self.groups[g as usize].cur_claim = i + 1;
+                        } else {
+                            advancing = false;
+                        }
                     }
                 }
+                i += 1;
             }
-            i += 1;
         }
         // New NodeClaims, pools in weight order.
         for pi in 0..self.w.pools.len() {
@@ -990,6 +1026,8 @@ impl Engine {
                         claim.pods = pods[..k].to_vec();
                         self.claims.push(claim);
                         let ci = self.claims.len() - 1;
+                        let room = self.room(ci);
+                        self.free.push(&room);
                         for &p in &pods[..k] {
                             self.placed[p as usize] = Some(Slot::Claim(ci as u32));
                         }
@@ -1004,7 +1042,7 @@ impl Engine {
                 continue;
             };
             let slot = ne + self.claims.len() as u32;
-            if let Ok(commit) = self.eval_claim(&claim, slot, g, want, &topo) {
+            if let Ok(commit) = self.eval_claim(&claim, slot, g, want, &topo, true) {
                 let k = commit.k as usize;
                 let res = if self.w.pools[pi].remaining.is_some() {
                     self.reservation(pi, &claim.types)
@@ -1020,6 +1058,7 @@ impl Engine {
                 claim.reserved = res;
                 self.claims.push(claim);
                 let ci = self.claims.len() - 1;
+                self.free.push(&vec![-1; self.nd]);
                 self.commit_claim(ci, g, commit, &pods[..k]);
                 if memo_ok {
                     let mut tmpl = self.claims[ci].clone();

@@ -13,6 +13,7 @@
 mod compile;
 mod engine;
 pub mod fixtures;
+mod freetree;
 pub mod fuzzing;
 pub mod model;
 mod optimize;
