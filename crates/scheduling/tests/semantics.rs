@@ -1035,3 +1035,180 @@ fn lower_bound_and_repacking() {
     let total: usize = plan.new_node_claims.iter().map(|c| c.pods.len()).sum();
     assert_eq!(total, 8);
 }
+
+fn spread_on(key: &str, labels: &[(&str, &str)]) -> TopologySpreadConstraint {
+    TopologySpreadConstraint {
+        topology_key: key.into(),
+        max_skew: 1,
+        when_unsatisfiable: "DoNotSchedule".into(),
+        label_selector: Some(LabelSelector {
+            match_labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn spread_over_capacity_types() {
+    let mut t = instance_type("m", 4, 16, 30, 0.2, &ZONES, &[]);
+    t.offerings.push(Offering {
+        zone: "zone-a".into(),
+        zone_id: None,
+        capacity_type: CapacityType::Spot,
+        price: 0.05,
+        available: true,
+    });
+    let ps: Vec<Pod> = (0..4)
+        .map(|i| {
+            PodBuilder::new(&format!("c{i}"), "3", "1Gi")
+                .label("app", "ct")
+                .spread_constraint(spread_on("karpenter.sh/capacity-type", &[("app", "ct")]))
+                .build()
+        })
+        .collect();
+    let plan = run(&input(vec![pool("default", vec![t])], ps));
+    assert!(plan.unschedulable.is_empty(), "{plan:#?}");
+    let mut per: BTreeMap<CapacityType, usize> = BTreeMap::new();
+    for c in &plan.new_node_claims {
+        *per.entry(c.launch.as_ref().unwrap().capacity_type)
+            .or_default() += c.pods.len();
+    }
+    assert_eq!(per.get(&CapacityType::Spot), Some(&2), "{per:?}");
+    assert_eq!(per.get(&CapacityType::OnDemand), Some(&2), "{per:?}");
+}
+
+#[test]
+fn spread_over_a_custom_pool_label() {
+    let mut r1 = pool("rack-1", amd64_only());
+    r1.labels.insert("rack".into(), "r1".into());
+    let mut r2 = pool("rack-2", amd64_only());
+    r2.labels.insert("rack".into(), "r2".into());
+    let ps: Vec<Pod> = (0..4)
+        .map(|i| {
+            PodBuilder::new(&format!("r{i}"), "3", "1Gi")
+                .label("app", "r")
+                .spread_constraint(spread_on("rack", &[("app", "r")]))
+                .build()
+        })
+        .collect();
+    let plan = run(&input(vec![r1, r2], ps));
+    assert!(plan.unschedulable.is_empty());
+    let per: BTreeMap<String, usize> =
+        plan.new_node_claims
+            .iter()
+            .fold(BTreeMap::new(), |mut m, c| {
+                *m.entry(c.labels["rack"].clone()).or_default() += c.pods.len();
+                m
+            });
+    assert_eq!(
+        per.values().copied().collect::<Vec<_>>(),
+        vec![2, 2],
+        "{per:?}"
+    );
+}
+
+#[test]
+fn match_label_keys_spread_each_version_separately() {
+    // Two versions, three pods each, zone spread over app=web with matchLabelKeys [version]:
+    // each version is spread over the three zones on its own.
+    let ps: Vec<Pod> = (0..6)
+        .map(|i| {
+            let mut c = spread_on(ZONE, &[("app", "web")]);
+            c.match_label_keys = Some(vec!["version".into()]);
+            PodBuilder::new(&format!("v{i}"), "1", "1Gi")
+                .label("app", "web")
+                .label("version", if i < 3 { "1" } else { "2" })
+                .spread_constraint(c)
+                .build()
+        })
+        .collect();
+    let plan = run(&input(vec![pool("default", amd64_only())], ps));
+    for v in [0..3, 3..6] {
+        let zones: BTreeSet<String> = v.map(|i| zone_of(&plan, &format!("v{i}"))).collect();
+        assert_eq!(zones.len(), 3, "{zones:?}");
+    }
+}
+
+#[test]
+fn node_taints_policy_honor_skips_untolerated_nodes() {
+    // An existing tainted node in zone-a holds two matching pods. With nodeTaintsPolicy Honor
+    // (and no toleration) they do not count, so zone-a is as empty as the others.
+    let node = ExistingNode {
+        name: "tainted".into(),
+        labels: [(ZONE.to_string(), "zone-a".to_string())].into(),
+        taints: vec![taint("special", None, "NoSchedule")],
+        allocatable: ResourceList::parse([("cpu", "1"), ("memory", "1Gi"), ("pods", "10")])
+            .unwrap(),
+        pods: (0..2)
+            .map(|i| {
+                PodBuilder::new(&format!("old{i}"), "100m", "100Mi")
+                    .label("app", "t")
+                    .build()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut honor = spread_on(ZONE, &[("app", "t")]);
+    honor.node_taints_policy = Some("Honor".into());
+    let ps: Vec<Pod> = (0..3)
+        .map(|i| {
+            PodBuilder::new(&format!("t{i}"), "1", "1Gi")
+                .label("app", "t")
+                .spread_constraint(honor.clone())
+                .build()
+        })
+        .collect();
+    let mut i = input(vec![pool("default", amd64_only())], ps.clone());
+    i.existing_nodes = vec![node.clone()];
+    let plan = run(&i);
+    let zones: BTreeSet<String> = (0..3).map(|k| zone_of(&plan, &format!("t{k}"))).collect();
+    assert_eq!(zones.len(), 3, "Honor: zone-a counts 0 {zones:?}");
+    // Default Ignore: zone-a already has 2, so at most one lands there... none can (2+1-0 > 1).
+    let ignore: Vec<Pod> = (0..3)
+        .map(|k| {
+            PodBuilder::new(&format!("t{k}"), "1", "1Gi")
+                .label("app", "t")
+                .spread_constraint(spread_on(ZONE, &[("app", "t")]))
+                .build()
+        })
+        .collect();
+    let mut i = input(vec![pool("default", amd64_only())], ignore);
+    i.existing_nodes = vec![node];
+    let plan = run(&i);
+    assert!(
+        (0..3).all(|k| zone_of(&plan, &format!("t{k}")) != "zone-a"),
+        "Ignore: zone-a is full"
+    );
+}
+
+#[test]
+fn pod_operators_does_not_exist_and_gte() {
+    let mut ts = amd64_only();
+    for t in &mut ts {
+        let cpu = (t.capacity.get("cpu") / 1000).to_string();
+        t.labels
+            .insert("karpenter.k8s.aws/instance-cpu".into(), cpu);
+    }
+    ts[0]
+        .labels
+        .insert("example.com/legacy".into(), "true".into());
+    let p = PodBuilder::new("a", "100m", "100Mi")
+        .required_term(&[
+            ("karpenter.k8s.aws/instance-cpu", "Gte", &["2"]),
+            ("example.com/legacy", "DoesNotExist", &[]),
+        ])
+        .build();
+    let plan = run(&input(vec![pool("default", ts)], vec![p]));
+    let names: Vec<&str> = plan.new_node_claims[0]
+        .instance_types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect();
+    assert_eq!(names, ["medium", "large"]);
+}
