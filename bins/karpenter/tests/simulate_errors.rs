@@ -143,6 +143,16 @@ fn bad_node_allocatable() {
 }
 
 #[test]
+fn bad_node_claim_allocatable() {
+    assert_invalid(
+        "apiVersion: karpenter.sh/v1\nkind: NodeClaim\nmetadata: {name: c1, labels: {karpenter.sh/nodepool: default}}\nspec:\n  nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: default}\n  requirements: [{key: karpenter.sh/capacity-type, operator: In, values: [spot]}]\nstatus:\n  allocatable: {memory: plenty}\n",
+        "0",
+        "NodeClaim/c1",
+        "status.allocatable.memory",
+    );
+}
+
+#[test]
 fn invalid_list_item_is_located_in_the_list() {
     assert_invalid(
         "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c}]}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {containers: [{name: c, resources: {requests: {memory: x}}}]}}\n",

@@ -63,6 +63,9 @@ pub enum SimulateError {
     /// A document is not a valid object of its kind.
     #[error(transparent)]
     Invalid(#[from] DecodeError),
+    /// The scheduler rejected an object (a quantity it cannot read), naming object and field.
+    #[error("{0}")]
+    Scheduler(#[from] karpenter_scheduling::InputError),
     /// The `--catalog` file is invalid.
     #[error("{path}: {message}")]
     Catalog {
@@ -81,7 +84,9 @@ impl SimulateError {
     pub fn exit_code(&self) -> u8 {
         match self {
             SimulateError::Load(e) if e.is_invalid_input() => 2,
-            SimulateError::Invalid(_) | SimulateError::Catalog { .. } => 2,
+            SimulateError::Invalid(_)
+            | SimulateError::Catalog { .. }
+            | SimulateError::Scheduler(_) => 2,
             _ => 1,
         }
     }
@@ -302,8 +307,7 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
     let prepare = t0.elapsed();
 
     let t1 = Instant::now();
-    let plan = karpenter_scheduling::schedule(&sched_input)
-        .map_err(|e| SimulateError::Other(format!("scheduler: {e}")))?;
+    let plan = karpenter_scheduling::schedule(&sched_input)?;
     let schedule = t1.elapsed();
 
     let t2 = Instant::now();
@@ -433,13 +437,12 @@ fn existing_nodes(
     for node in &inputs.nodes {
         let name = node.metadata.name.as_deref().unwrap_or("");
         let pods = by_node.remove(name).unwrap_or_default();
-        let en =
-            ExistingNode::from_node(node, pods).map_err(|e| SimulateError::Other(e.to_string()))?;
+        let en = ExistingNode::from_node(node, pods)?;
         price += node_price(&en.labels, base).unwrap_or(0.0);
         out.push(en);
     }
-    for (_, claim) in &inputs.node_claims {
-        let (en, p) = in_flight(claim, &mut by_node, base, class_catalogs)?;
+    for (loc, claim) in &inputs.node_claims {
+        let (en, p) = in_flight(loc, claim, &mut by_node, base, class_catalogs)?;
         price += p.unwrap_or(0.0);
         out.push(en);
     }
@@ -451,6 +454,7 @@ fn existing_nodes(
 /// value), taints, and allocatable from its status, else from its instance type, else its
 /// resource requests.
 fn in_flight(
+    loc: &Location,
     claim: &NodeClaim,
     by_node: &mut BTreeMap<&str, Vec<Pod>>,
     base: &Catalog,
@@ -468,8 +472,11 @@ fn in_flight(
          m: &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>| {
             let mut l = ResourceList::new();
             for (k, q) in m {
-                let v = parse_milli(&q.0).map_err(|e| {
-                    SimulateError::Other(format!("NodeClaim/{name}: {field}.{k}: {e}"))
+                let v = parse_milli(&q.0).map_err(|e| DecodeError {
+                    location: loc.clone(),
+                    kind_name: format!("NodeClaim/{name}"),
+                    field: format!("{field}.{k}"),
+                    message: e.to_string(),
                 })?;
                 l.set(k.clone(), v);
             }
