@@ -53,12 +53,11 @@ fn plain_builtin(c: &mut Criterion) {
     let mut g = c.benchmark_group("scheduling/plain_builtin_us_east_1");
     g.sample_size(10).warm_up_time(Duration::from_secs(1));
     let pool = builtin_pool();
-    for n in [100_000usize] {
-        let input = core(plain_input(pool.clone(), n));
-        g.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, i| {
-            b.iter(|| schedule(black_box(i)).expect("valid input"))
-        });
-    }
+    let n = 100_000usize;
+    let input = core(plain_input(pool, n));
+    g.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, i| {
+        b.iter(|| schedule(black_box(i)).expect("valid input"))
+    });
     g.finish();
 }
 

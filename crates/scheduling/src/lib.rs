@@ -58,7 +58,11 @@ pub fn schedule(input: &SchedulerInput) -> Result<Plan, InputError> {
     };
     let mut plan = engine.plan(input);
     if bound > plan.cost_per_hour + 1e-6 {
-        tracing::warn!(bound, cost = plan.cost_per_hour, "lower bound above the plan's cost");
+        tracing::warn!(
+            bound,
+            cost = plan.cost_per_hour,
+            "lower bound above the plan's cost"
+        );
     }
     plan.lower_bound_per_hour = bound.min(plan.cost_per_hour);
     Ok(plan)
