@@ -31,6 +31,22 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// Parses the operator as written in manifests (`In`, `NotIn`, `Exists`, `DoesNotExist`,
+    /// `Gt`, `Lt`, `Gte`, `Lte`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            "Gt" => Operator::Gt,
+            "Lt" => Operator::Lt,
+            "Gte" => Operator::Gte,
+            "Lte" => Operator::Lte,
+            _ => return None,
+        })
+    }
+
     /// The operator as written in manifests.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -6,23 +6,7 @@ use karpenter_api::quantity::{parse_milli, ResourceList};
 use karpenter_api::{EC2NodeClass, NodeSelectorRequirementWithMinValues};
 
 use crate::allocatable::{AllocatableOptions, EvictionValue, SettingError};
-use crate::requirements::{Operator, Requirement};
-
-impl From<karpenter_api::Operator> for Operator {
-    fn from(op: karpenter_api::Operator) -> Self {
-        use karpenter_api::Operator as A;
-        match op {
-            A::In => Operator::In,
-            A::NotIn => Operator::NotIn,
-            A::Exists => Operator::Exists,
-            A::DoesNotExist => Operator::DoesNotExist,
-            A::Gt => Operator::Gt,
-            A::Lt => Operator::Lt,
-            A::Gte => Operator::Gte,
-            A::Lte => Operator::Lte,
-        }
-    }
-}
+use crate::requirements::Requirement;
 
 impl From<&NodeSelectorRequirementWithMinValues> for Requirement {
     /// The catalog form of a NodePool requirement, with deprecated beta label keys normalised
@@ -30,7 +14,7 @@ impl From<&NodeSelectorRequirementWithMinValues> for Requirement {
     fn from(r: &NodeSelectorRequirementWithMinValues) -> Self {
         Requirement {
             key: r.normalized_key().to_string(),
-            operator: r.operator.into(),
+            operator: r.operator,
             values: r.values.clone(),
         }
     }

@@ -20,58 +20,7 @@ use std::fmt;
 use crate::model::{InstanceType, Offering};
 use crate::spec::labels;
 
-/// A requirement operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Operator {
-    /// The value is one of `values`.
-    In,
-    /// The value is none of `values` (or the label is absent).
-    NotIn,
-    /// The label is present.
-    Exists,
-    /// The label is absent.
-    DoesNotExist,
-    /// The value is an integer greater than `values[0]`.
-    Gt,
-    /// The value is an integer less than `values[0]`.
-    Lt,
-    /// The value is an integer greater than or equal to `values[0]`.
-    Gte,
-    /// The value is an integer less than or equal to `values[0]`.
-    Lte,
-}
-
-impl Operator {
-    /// Parses the Kubernetes spelling (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`,
-    /// `Gte`, `Lte`).
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "In" => Operator::In,
-            "NotIn" => Operator::NotIn,
-            "Exists" => Operator::Exists,
-            "DoesNotExist" => Operator::DoesNotExist,
-            "Gt" => Operator::Gt,
-            "Lt" => Operator::Lt,
-            "Gte" => Operator::Gte,
-            "Lte" => Operator::Lte,
-            _ => return None,
-        })
-    }
-
-    /// The Kubernetes spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::In => "In",
-            Operator::NotIn => "NotIn",
-            Operator::Exists => "Exists",
-            Operator::DoesNotExist => "DoesNotExist",
-            Operator::Gt => "Gt",
-            Operator::Lt => "Lt",
-            Operator::Gte => "Gte",
-            Operator::Lte => "Lte",
-        }
-    }
-}
+pub use karpenter_api::Operator;
 
 /// A malformed requirement, with the text and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

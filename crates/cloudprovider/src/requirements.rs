@@ -8,63 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// A node-selector operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Operator {
-    /// The label's value is one of `values`.
-    In,
-    /// The label is absent or its value is none of `values`.
-    NotIn,
-    /// The label is present.
-    Exists,
-    /// The label is absent.
-    DoesNotExist,
-    /// The label's value is an integer greater than the single value.
-    Gt,
-    /// The label's value is an integer less than the single value.
-    Lt,
-    /// The label's value is an integer greater than or equal to the single value.
-    Gte,
-    /// The label's value is an integer less than or equal to the single value.
-    Lte,
-}
-
-impl Operator {
-    /// Parses a Kubernetes operator name (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`).
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "In" => Operator::In,
-            "NotIn" => Operator::NotIn,
-            "Exists" => Operator::Exists,
-            "DoesNotExist" => Operator::DoesNotExist,
-            "Gt" => Operator::Gt,
-            "Lt" => Operator::Lt,
-            "Gte" => Operator::Gte,
-            "Lte" => Operator::Lte,
-            _ => return None,
-        })
-    }
-
-    /// The Kubernetes name of the operator.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::In => "In",
-            Operator::NotIn => "NotIn",
-            Operator::Exists => "Exists",
-            Operator::DoesNotExist => "DoesNotExist",
-            Operator::Gt => "Gt",
-            Operator::Lt => "Lt",
-            Operator::Gte => "Gte",
-            Operator::Lte => "Lte",
-        }
-    }
-}
-
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use karpenter_api::Operator;
 
 /// One node-selector requirement.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -9,64 +9,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-/// A requirement operator, as Kubernetes (`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`)
-/// and Karpenter (`Gte`, `Lte`) define them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operator {
-    /// The label's value is one of the values.
-    In,
-    /// The label is absent or its value is none of the values.
-    NotIn,
-    /// The label is present.
-    Exists,
-    /// The label is absent.
-    DoesNotExist,
-    /// The label is an integer greater than the single value.
-    Gt,
-    /// The label is an integer less than the single value.
-    Lt,
-    /// The label is an integer greater than or equal to the single value.
-    Gte,
-    /// The label is an integer less than or equal to the single value.
-    Lte,
-}
-
-impl Operator {
-    /// Parses the operator as written in manifests.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "In" => Operator::In,
-            "NotIn" => Operator::NotIn,
-            "Exists" => Operator::Exists,
-            "DoesNotExist" => Operator::DoesNotExist,
-            "Gt" => Operator::Gt,
-            "Lt" => Operator::Lt,
-            "Gte" => Operator::Gte,
-            "Lte" => Operator::Lte,
-            _ => return None,
-        })
-    }
-
-    /// The operator as written in manifests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::In => "In",
-            Operator::NotIn => "NotIn",
-            Operator::Exists => "Exists",
-            Operator::DoesNotExist => "DoesNotExist",
-            Operator::Gt => "Gt",
-            Operator::Lt => "Lt",
-            Operator::Gte => "Gte",
-            Operator::Lte => "Lte",
-        }
-    }
-}
-
-impl fmt::Display for Operator {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use karpenter_api::Operator;
 
 /// A node requirement in string form, with Karpenter's optional `minValues`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
