@@ -141,6 +141,8 @@ impl Engine {
                 let mut next: Vec<usize> = vec![0; gorder.len()];
                 let mut fresh: Vec<Claim> = Vec::new();
                 let mut ok = true;
+                // Large packings repeat the same nodes: compute each distinct type set once.
+                let mut types_of: HashMap<Vec<i64>, Vec<u64>> = HashMap::new();
                 for bin in &packed.bins {
                     let pool = &self.w.pools[pi];
                     let mut used = pool.daemon.clone();
@@ -154,12 +156,18 @@ impl Engine {
                         pods.extend_from_slice(&list[next[gi]..next[gi] + n as usize]);
                         next[gi] += n as usize;
                     }
-                    let mut types = vec![0u64; pool.all_types.len()];
-                    for &ti in &tidx {
-                        if (0..nd).all(|d| pool.alloc[ti * nd + d] >= used[d]) {
-                            types[ti / 64] |= 1 << (ti % 64);
-                        }
-                    }
+                    let types = types_of
+                        .entry(used.clone())
+                        .or_insert_with(|| {
+                            let mut types = vec![0u64; pool.all_types.len()];
+                            for &ti in &tidx {
+                                if (0..nd).all(|d| pool.alloc[ti * nd + d] >= used[d]) {
+                                    types[ti / 64] |= 1 << (ti % 64);
+                                }
+                            }
+                            types
+                        })
+                        .clone();
                     for &(key, min) in &pool.min_values {
                         if self.opts_strict_min_values()
                             && self.distinct_values(pi, &types, key, &full) < min as usize
@@ -239,31 +247,35 @@ impl Engine {
                 });
             }
         }
-        let mut compat_of: HashMap<u32, Vec<usize>> = HashMap::new();
-        let mut merged: HashMap<(Vec<i64>, Vec<usize>), u32> = HashMap::new();
-        let mut order: Vec<(Vec<i64>, Vec<usize>)> = Vec::new();
+        // Pods on new claims per scheduling group, groups in first-placement order.
+        let mut per_group: HashMap<u32, u32> = HashMap::new();
+        let mut gorder: Vec<u32> = Vec::new();
         for c in &self.claims {
             for &p in &c.pods {
                 let g = self.w.pods[p as usize].group;
-                let compat = compat_of
-                    .entry(g)
-                    .or_insert_with(|| {
-                        let mut v = Vec::new();
-                        for pi in 0..w.pools.len() {
-                            if let Ok(fresh) = self.fresh_claim(g, pi) {
-                                v.extend(bits(&fresh.types).map(|ti| base[pi] + ti));
-                            }
-                        }
-                        v
-                    })
-                    .clone();
-                let key = (self.groups[g as usize].req.clone(), compat);
-                match merged.get_mut(&key) {
-                    Some(n) => *n += 1,
-                    None => {
-                        merged.insert(key.clone(), 1);
-                        order.push(key);
-                    }
+                let n = per_group.entry(g).or_insert_with(|| {
+                    gorder.push(g);
+                    0
+                });
+                *n += 1;
+            }
+        }
+        let mut merged: HashMap<(Vec<i64>, Vec<usize>), u32> = HashMap::new();
+        let mut order: Vec<(Vec<i64>, Vec<usize>)> = Vec::new();
+        for g in gorder {
+            let mut compat = Vec::new();
+            for pi in 0..w.pools.len() {
+                if let Ok(fresh) = self.fresh_claim(g, pi) {
+                    compat.extend(bits(&fresh.types).map(|ti| base[pi] + ti));
+                }
+            }
+            let key = (self.groups[g as usize].req.clone(), compat);
+            let count = per_group[&g];
+            match merged.get_mut(&key) {
+                Some(n) => *n += count,
+                None => {
+                    merged.insert(key.clone(), count);
+                    order.push(key);
                 }
             }
         }

@@ -26,6 +26,7 @@ mod prep;
 
 use colgen::Column;
 use prep::{PType, Prepared};
+use std::collections::HashMap;
 
 /// A set of identical pods: same requests, same instance types allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -597,6 +598,9 @@ fn used(prep: &Prepared, counts: &[u32]) -> Vec<i128> {
         .collect()
 }
 
+/// Most nodes (the least used ones) considered by the elimination step.
+const ELIMINATE_CANDIDATES: usize = 512;
+
 /// Most bins considered by the pairwise merge.
 const MERGE_CANDIDATES: usize = 48;
 
@@ -625,9 +629,14 @@ fn improve(prep: &Prepared, bins: &mut Vec<PBin>) {
 }
 
 fn downsize(prep: &Prepared, by_price: &[usize], bins: &mut [PBin]) {
+    // Large packings repeat the same few nodes many times: search each distinct node once.
+    let mut seen: HashMap<(usize, Vec<u32>), Option<usize>> = HashMap::new();
     for b in bins.iter_mut() {
         let price = prep.all_types[b.ty].price;
-        if let Some(t) = cheapest_holding(prep, by_price, &b.counts, price) {
+        let to = *seen
+            .entry((b.ty, b.counts.clone()))
+            .or_insert_with(|| cheapest_holding(prep, by_price, &b.counts, price));
+        if let Some(t) = to {
             b.ty = t;
         }
     }
@@ -651,9 +660,13 @@ fn by_fill(prep: &Prepared, bins: &[PBin]) -> Vec<usize> {
     order
 }
 
-/// Tries to empty each node (least used first) into the free room of the others.
+/// Tries to empty each node (least used first) into the free room of the others, among the
+/// [`ELIMINATE_CANDIDATES`] least used nodes (all of them in packings up to that size).
 fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
-    let order = by_fill(prep, bins);
+    let mut order = by_fill(prep, bins);
+    order.truncate(ELIMINATE_CANDIDATES);
+    let mut targets = order.clone();
+    targets.sort_unstable();
     let mut free: Vec<Vec<i64>> = bins
         .iter()
         .map(|b| {
@@ -675,7 +688,7 @@ fn eliminate(prep: &Prepared, bins: &mut Vec<PBin>) {
         for (g, &k) in bins[i].counts.iter().enumerate() {
             let mut left = k;
             let demand = &prep.groups[g].demand;
-            for j in 0..bins.len() {
+            for &j in &targets {
                 if left == 0 {
                     break;
                 }
