@@ -13,6 +13,45 @@
 use super::knapsack;
 use super::prep::Prepared;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOptions, Variable};
+use std::cell::Cell;
+
+/// Pricing effort spent, in work units: each knapsack costs `items² + nodes × items`.
+/// Deterministic, unlike wall-clock time, so that the same input always gives the same answer.
+#[derive(Debug, Default)]
+pub(crate) struct Meter {
+    spent: Cell<u64>,
+    /// Work units after which no more exact pricing or rounds are started.
+    pub budget: u64,
+}
+
+impl Meter {
+    /// A meter allowing `budget` work units.
+    pub(crate) fn new(budget: u64) -> Self {
+        Meter {
+            spent: Cell::new(0),
+            budget,
+        }
+    }
+
+    fn add(&self, units: u64) {
+        self.spent.set(self.spent.get().saturating_add(units));
+    }
+
+    /// Work units spent so far.
+    pub(crate) fn spent(&self) -> u64 {
+        self.spent.get()
+    }
+
+    /// Work units left.
+    pub(crate) fn left(&self) -> u64 {
+        self.budget.saturating_sub(self.spent.get())
+    }
+
+    /// Whether the budget is spent.
+    pub(crate) fn exhausted(&self) -> bool {
+        self.left() == 0
+    }
+}
 
 /// A packing pattern: one node of a (pruned) type and how many pods of each group it holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,10 +95,14 @@ const MAX_ROUNDS: usize = 60;
 const COLUMNS_PER_ROUND: usize = 12;
 /// Stop when the Farley bound is within this relative gap of the master LP value.
 const GAP: f64 = 1e-5;
+/// Stop when the bound proven beforehand (`floor`) is within this relative gap of the master LP
+/// value.
+pub(crate) const FLOOR_GAP: f64 = 0.005;
 
 /// Best pattern for type `t` under values `y`: (counts, value, proven upper bound of value).
 fn price_type(
     prep: &Prepared,
+    meter: &Meter,
     t: usize,
     y: &[f64],
     node_limit: u64,
@@ -76,6 +119,12 @@ fn price_type(
         })
         .collect();
     let sol = knapsack::solve(&items, &ty.alloc, node_limit, gap);
+    // The root (multipliers, greedy starts) costs about items², each node about items.
+    let n = items.len() as u64;
+    meter.add(
+        n.saturating_mul(n)
+            .saturating_add(sol.nodes.saturating_mul(n)),
+    );
     let mut counts = vec![0u32; prep.groups.len()];
     for (&g, &k) in ty.groups.iter().zip(&sol.counts) {
         counts[g] = k;
@@ -84,15 +133,21 @@ fn price_type(
 }
 
 /// Root (no-branching) upper bound of the pricing knapsack of type `t`.
-fn root_bound(prep: &Prepared, t: usize, y: &[f64]) -> f64 {
-    let (_, _, upper) = price_type(prep, t, y, 0, PRICING_GAP);
+fn root_bound(prep: &Prepared, meter: &Meter, t: usize, y: &[f64]) -> f64 {
+    let (_, _, upper) = price_type(prep, meter, t, y, 0, PRICING_GAP);
     upper
 }
 
 /// The Farley bound of `y` and the improving columns found while computing it.
 ///
-/// Returns `(bound, columns)`; the bound is valid whatever `y ≥ 0` is.
-fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Column)>) {
+/// Returns `(bound, columns, root ratios)`; the bound is valid whatever `y ≥ 0` is. The root
+/// ratios (proven upper bounds on value per dollar, per type) serve [`farley_polish`].
+fn farley(
+    prep: &Prepared,
+    meter: &Meter,
+    y: &[f64],
+    want_columns: usize,
+) -> (f64, Vec<(f64, Column)>, Vec<f64>) {
     let z: f64 = prep
         .groups
         .iter()
@@ -100,12 +155,16 @@ fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Co
         .map(|(g, &v)| f64::from(g.count) * v)
         .sum();
     if z <= 0.0 {
-        return (0.0, Vec::new());
+        return (0.0, Vec::new(), Vec::new());
     }
     // Screen types by the cheap root bound, then solve exactly the promising ones.
     let mut screened: Vec<(f64, usize)> = (0..prep.types.len())
-        .map(|t| (ratio(root_bound(prep, t, y), prep.types[t].price), t))
+        .map(|t| (ratio(root_bound(prep, meter, t, y), prep.types[t].price), t))
         .collect();
+    let mut roots = vec![0.0; prep.types.len()];
+    for &(u, t) in &screened {
+        roots[t] = u;
+    }
     screened.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut r: f64 = 0.0;
     let mut found: Vec<(f64, Column)> = Vec::new();
@@ -113,12 +172,12 @@ fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Co
     for (i, &(ub, t)) in screened.iter().enumerate() {
         // Once enough columns are found, or nothing left can beat what is known, the remaining
         // types contribute their root bounds to `r`.
-        let capped = i >= MAX_EXACT_PRICING && !found.is_empty();
+        let capped = (i >= MAX_EXACT_PRICING && !found.is_empty()) || meter.exhausted();
         if ub <= best_exact.max(1.0) || found.len() >= want_columns || capped {
             r = r.max(screened[i..].iter().map(|s| s.0).fold(0.0, f64::max));
             break;
         }
-        let (counts, value, upper) = price_type(prep, t, y, PRICING_NODE_LIMIT, PRICING_GAP);
+        let (counts, value, upper) = price_type(prep, meter, t, y, PRICING_NODE_LIMIT, PRICING_GAP);
         let price = prep.types[t].price;
         r = r.max(ratio(upper, price));
         let exact_ratio = ratio(value, price);
@@ -130,14 +189,21 @@ fn farley(prep: &Prepared, y: &[f64], want_columns: usize) -> (f64, Vec<(f64, Co
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let bound = if r.is_finite() && r > 0.0 { z / r } else { 0.0 };
     // Keep the bound on the safe side of floating-point round-off.
-    (bound * (1.0 - 1e-9), found)
+    (bound * (1.0 - 1e-9), found, roots)
 }
 
 /// The Farley bound of `y`, tightened: repeatedly takes the type whose proven upper bound on
 /// value per dollar is the largest and searches it harder (root bound, then branch and bound
 /// with 4× more nodes each time, down to the polish gap), until that maximum is settled or the
 /// budget is spent. The maximum left is `r`. Also returns the improving columns met on the way.
-fn farley_polish(prep: &Prepared, y: &[f64]) -> (f64, Vec<(f64, Column)>) {
+///
+/// `roots` are the root ratios [`farley`] computed for the same `y`.
+fn farley_polish(
+    prep: &Prepared,
+    meter: &Meter,
+    y: &[f64],
+    roots: &[f64],
+) -> (f64, Vec<(f64, Column)>) {
     let z: f64 = prep
         .groups
         .iter()
@@ -150,15 +216,15 @@ fn farley_polish(prep: &Prepared, y: &[f64]) -> (f64, Vec<(f64, Column)>) {
     // (upper ratio, type, next node limit; 0 = settled).
     let mut open: Vec<(f64, usize, u64)> = (0..prep.types.len())
         .map(|t| {
-            (
-                ratio(root_bound(prep, t, y), prep.types[t].price),
-                t,
-                PRICING_NODE_LIMIT,
-            )
+            let root = match roots.get(t) {
+                Some(&u) => u,
+                None => ratio(root_bound(prep, meter, t, y), prep.types[t].price),
+            };
+            (root, t, PRICING_NODE_LIMIT)
         })
         .collect();
     let mut found: Vec<(f64, Column)> = Vec::new();
-    let mut budget = POLISH_BUDGET;
+    let mut budget = POLISH_BUDGET.min(meter.left() / prep.groups.len().max(1) as u64);
     let r = loop {
         // The entry with the largest upper ratio (ties: lowest type index).
         let Some(k) = (0..open.len()).max_by(|&a, &b| {
@@ -174,7 +240,7 @@ fn farley_polish(prep: &Prepared, y: &[f64]) -> (f64, Vec<(f64, Column)>) {
             break ub;
         }
         budget -= limit;
-        let (counts, value, upper) = price_type(prep, t, y, limit, POLISH_GAP);
+        let (counts, value, upper) = price_type(prep, meter, t, y, limit, POLISH_GAP);
         let price = prep.types[t].price;
         if value > price * (1.0 + 1e-9) + 1e-12 && !found.iter().any(|(_, c)| c.ty == t) {
             found.push((ratio(value, price), Column { ty: t, counts }));
@@ -315,28 +381,45 @@ pub(crate) fn solve_integer_master(
 
 /// Runs the column generation from `initial` columns (which must cover every group) and the
 /// fallback values `proxy` (used for a first Farley bound).
-pub(crate) fn run(prep: &Prepared, initial: Vec<Column>, proxy: &[f64]) -> Outcome {
+///
+/// `floor` is a bound already proven by other means (the per-dimension bound): once the
+/// restricted master's value is within [`FLOOR_GAP`] of it, no further round can raise the
+/// bound by more than that, and the column generation stops.
+pub(crate) fn run(
+    prep: &Prepared,
+    meter: &Meter,
+    initial: Vec<Column>,
+    proxy: &[f64],
+    floor: f64,
+) -> Outcome {
     let mut columns: Vec<Column> = Vec::new();
     for c in initial {
         if c.counts.iter().any(|&k| k > 0) && !columns.contains(&c) {
             columns.push(c);
         }
     }
-    let (mut bound, _) = farley(prep, proxy, 0);
+    let (mut bound, _, _) = farley(prep, meter, proxy, 0);
     let mut duals = proxy.to_vec();
     let mut lp_value = None;
     let mut rounds = 0;
     let mut converged = false;
     for _ in 0..MAX_ROUNDS {
+        if meter.exhausted() {
+            break;
+        }
         rounds += 1;
         let Some((y, z)) = solve_dual(prep, &columns) else {
             break;
         };
         duals.clone_from(&y);
         lp_value = Some(z);
-        let (mut b, mut found) = farley(prep, &y, COLUMNS_PER_ROUND);
-        if found.is_empty() && b < z * (1.0 - GAP) {
-            (b, found) = farley_polish(prep, &y);
+        if floor >= z * (1.0 - FLOOR_GAP) {
+            converged = floor >= z * (1.0 - GAP);
+            break;
+        }
+        let (mut b, mut found, roots) = farley(prep, meter, &y, COLUMNS_PER_ROUND);
+        if found.is_empty() && b < z * (1.0 - GAP) && !meter.exhausted() {
+            (b, found) = farley_polish(prep, meter, &y, &roots);
         }
         bound = bound.max(b);
         if found.is_empty() || bound >= z * (1.0 - GAP) {

@@ -30,6 +30,8 @@ pub(crate) struct Solution {
     pub value: f64,
     /// A proven upper bound on the optimum (equal to `value` when the search finished).
     pub upper: f64,
+    /// Branch-and-bound nodes visited (the search effort, for work budgets).
+    pub nodes: u64,
 }
 
 struct Search<'a> {
@@ -604,6 +606,7 @@ pub(crate) fn solve(items: &[Item], cap: &[i64], node_limit: u64, gap: f64) -> S
         counts: s.best,
         value: s.best_value,
         upper,
+        nodes: s.nodes,
     }
 }
 

@@ -100,6 +100,8 @@ pub struct Stats {
     /// Whether the instance was small enough to be solved exactly (then the packing is optimal
     /// and the bound equals its cost).
     pub exact: bool,
+    /// Pricing work units spent (see [`solve_with_budget`]).
+    pub work: u64,
 }
 
 impl Solution {
@@ -135,8 +137,29 @@ pub fn pack(groups: &[PodGroup], types: &[TypeOption]) -> Packing {
     solve(groups, types).packing
 }
 
-/// [`pack`] and [`lower_bound`] from one computation.
+/// Pricing work units allowed to an instance of `pods` pods by [`solve`]: a fixed part plus a
+/// part per pod, so that the optimiser's effort grows with the input like the scheduler's does.
+/// Roughly ten million units run per second on one core.
+pub fn default_work_budget(pods: u64) -> u64 {
+    WORK_BASE.saturating_add(WORK_PER_POD.saturating_mul(pods))
+}
+
+/// Fixed part of [`default_work_budget`].
+const WORK_BASE: u64 = 1_500_000;
+/// Per-pod part of [`default_work_budget`].
+const WORK_PER_POD: u64 = 100;
+
+/// [`pack`] and [`lower_bound`] from one computation, with the [`default_work_budget`].
 pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
+    let pods: u64 = groups.iter().map(|g| u64::from(g.count)).sum();
+    solve_with_budget(groups, types, default_work_budget(pods))
+}
+
+/// [`solve`] with an explicit budget of pricing work (knapsack effort, counted deterministically:
+/// the same input and budget always give the same answer). Once the budget is spent, column
+/// generation stops and the bound is the Farley bound of the last dual prices (still proven);
+/// the LP-based roundings that re-solve the master many times are skipped.
+pub fn solve_with_budget(groups: &[PodGroup], types: &[TypeOption], work: u64) -> Solution {
     let prep = prep::prepare(groups, types);
     if prep.groups.is_empty() {
         return Solution {
@@ -162,14 +185,30 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
     // A first packing: the greedy on per-pod dollar values. Its patterns seed the master.
     let mut remaining: Vec<u32> = prep.groups.iter().map(|g| g.count).collect();
     let first = greedy(&prep, &mut remaining, &proxy);
+    let simple = simple_bound(&prep);
+    let mut best = to_bins(&prep, &first);
+    improve(&prep, &mut best);
+    // The per-dimension bound already proves the greedy packing near-optimal: column
+    // generation could not raise the bound or lower the cost by more than the gap.
+    if simple >= cost(&prep, &best) * (1.0 - colgen::FLOOR_GAP) {
+        let packing = to_packing(&prep, best);
+        return Solution {
+            lower_bound: simple.min(packing.cost).max(0.0),
+            stats: Stats {
+                types_considered: prep.types.len(),
+                greedy_cost: packing.cost,
+                ..Stats::default()
+            },
+            packing,
+        };
+    }
     let mut initial = first.clone();
     initial.extend(single_group_columns(&prep));
 
-    let cg = colgen::run(&prep, initial, &proxy);
-    let bound = simple_bound(&prep).max(cg.bound);
+    let meter = colgen::Meter::new(work);
+    let cg = colgen::run(&prep, &meter, initial, &proxy, simple);
+    let bound = simple.max(cg.bound);
 
-    let mut best = to_bins(&prep, &first);
-    improve(&prep, &mut best);
     let mut stats = Stats {
         types_considered: prep.types.len(),
         rounds: cg.rounds,
@@ -179,6 +218,7 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
         greedy_cost: cost(&prep, &best),
         rounded_cost: None,
         exact: false,
+        work: meter.spent(),
     };
     if let Some(x) = colgen::solve_primal(&prep, &cg.columns) {
         // Small positive values for groups whose dual is zero keep them worth placing.
@@ -193,14 +233,14 @@ pub fn solve(groups: &[PodGroup], types: &[TypeOption]) -> Solution {
         // When the rounding lost more than a little against the LP, also try re-solving the
         // LP on what is left after each rounding step.
         let lp = cg.lp_value.unwrap_or(0.0);
-        if cost(&prep, &rounded) > lp * (1.0 + SEQUENTIAL_TRIGGER) {
+        if cost(&prep, &rounded) > lp * (1.0 + SEQUENTIAL_TRIGGER) && !meter.exhausted() {
             let mut seq = round_sequential(&prep, &cg.columns, &values);
             improve(&prep, &mut seq);
             if cost(&prep, &seq) < cost(&prep, &rounded) - 1e-12 {
                 rounded = seq;
             }
         }
-        if cost(&prep, &rounded) > lp * (1.0 + SEQUENTIAL_TRIGGER) {
+        if cost(&prep, &rounded) > lp * (1.0 + SEQUENTIAL_TRIGGER) && !meter.exhausted() {
             if let Some(n) = colgen::solve_integer_master(&prep, &cg.columns, INTEGER_MASTER_NODES)
             {
                 let copies: Vec<f64> = n.iter().map(|&k| f64::from(k)).collect();
