@@ -227,26 +227,17 @@ impl Engine {
     }
 
     /// A proven lower bound on the hourly price of new nodes for the pods placed on new
-    /// NodeClaims: every such pod may use any type of any pool it is compatible with.
+    /// NodeClaims: every such pod may use any type of any pool it is compatible with, at the
+    /// cheapest offering (zone, capacity type) its requirements and the pool's allow.
+    ///
+    /// A (pool, type) is offered to the packing once per distinct cheapest price among the groups
+    /// that may use it, each option open to every group whose cheapest offering costs no more.
+    /// That is a relaxation: a real node of that type at offering `o` holds only groups that
+    /// allow `o`, so each of them has a cheapest price at most `o`'s, and the option at the price
+    /// level of `o` (or a cheaper one holding them all) is open to all of them.
     pub(crate) fn lower_bound(&self) -> f64 {
         let w = &self.w;
         let nd = w.dims.len();
-        // Global type options: (pool, type) pairs.
-        let mut base: Vec<usize> = Vec::with_capacity(w.pools.len());
-        let mut types: Vec<TypeOption> = Vec::new();
-        for pool in &w.pools {
-            base.push(types.len());
-            for ti in 0..pool.type_idx.len() {
-                let price = pool.offers[ti].first().map_or(f64::INFINITY, |o| o.2);
-                let alloc: Vec<i64> = (0..nd)
-                    .map(|d| (pool.alloc[ti * nd + d] - pool.daemon[d]).max(0))
-                    .collect();
-                types.push(TypeOption {
-                    allocatable: alloc,
-                    price,
-                });
-            }
-        }
         // Pods on new claims per scheduling group, groups in first-placement order.
         let mut per_group: HashMap<u32, u32> = HashMap::new();
         let mut gorder: Vec<u32> = Vec::new();
@@ -260,17 +251,71 @@ impl Engine {
                 *n += 1;
             }
         }
-        let mut merged: HashMap<(Vec<i64>, Vec<usize>), u32> = HashMap::new();
-        let mut order: Vec<(Vec<i64>, Vec<usize>)> = Vec::new();
-        for g in gorder {
-            let mut compat = Vec::new();
+        // Per (pool, type): (cheapest allowed price, group position in `gorder`).
+        let mut users: HashMap<(usize, usize), Vec<(f64, usize)>> = HashMap::new();
+        let mut keys: Vec<(usize, usize)> = Vec::new();
+        for (gi, &g) in gorder.iter().enumerate() {
             for pi in 0..w.pools.len() {
-                if let Ok(fresh) = self.fresh_claim(g, pi) {
-                    compat.extend(bits(&fresh.types).map(|ti| base[pi] + ti));
+                let Ok(fresh) = self.fresh_claim(g, pi) else {
+                    continue;
+                };
+                let pool = &w.pools[pi];
+                let zr = fresh.reqs.get(w.k_zone);
+                let cr = fresh.reqs.get(w.k_ct);
+                for ti in bits(&fresh.types) {
+                    // Offerings are sorted by price: the first allowed one is the cheapest.
+                    let Some(o) = pool.offers[ti].iter().find(|o| {
+                        zr.is_none_or(|r| r.has(o.0, &w.vals))
+                            && cr.is_none_or(|r| r.has(o.1, &w.vals))
+                    }) else {
+                        continue;
+                    };
+                    users
+                        .entry((pi, ti))
+                        .or_insert_with(|| {
+                            keys.push((pi, ti));
+                            Vec::new()
+                        })
+                        .push((o.2, gi));
                 }
             }
-            let key = (self.groups[g as usize].req.clone(), compat);
-            let count = per_group[&g];
+        }
+        let mut types: Vec<TypeOption> = Vec::new();
+        let mut compat: Vec<Vec<usize>> = vec![Vec::new(); gorder.len()];
+        for key in keys {
+            let (pi, ti) = key;
+            let pool = &w.pools[pi];
+            let mut list = users.remove(&key).unwrap_or_default();
+            list.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let alloc: Vec<i64> = (0..nd)
+                .map(|d| (pool.alloc[ti * nd + d] - pool.daemon[d]).max(0))
+                .collect();
+            let mut open: Vec<usize> = Vec::new();
+            let mut i = 0;
+            while i < list.len() {
+                let price = list[i].0;
+                while i < list.len() && list[i].0 <= price {
+                    open.push(list[i].1);
+                    i += 1;
+                }
+                let t = types.len();
+                types.push(TypeOption {
+                    allocatable: alloc.clone(),
+                    price,
+                });
+                for &gi in &open {
+                    compat[gi].push(t);
+                }
+            }
+        }
+        let mut merged: HashMap<(Vec<i64>, Vec<usize>), u32> = HashMap::new();
+        let mut order: Vec<(Vec<i64>, Vec<usize>)> = Vec::new();
+        for (gi, g) in gorder.iter().enumerate() {
+            let key = (
+                self.groups[*g as usize].req.clone(),
+                std::mem::take(&mut compat[gi]),
+            );
+            let count = per_group[g];
             match merged.get_mut(&key) {
                 Some(n) => *n += count,
                 None => {
@@ -291,5 +336,94 @@ impl Engine {
             return 0.0;
         }
         packing::lower_bound(&groups, &types)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fixtures::{instance_type, PodBuilder};
+    use crate::{schedule, NodePoolInput, Operator, Requirement, SchedulerInput};
+    use karpenter_catalog::model::{CapacityType, Offering};
+
+    /// A 4-cpu type with one GPU, spot at 0.16 and on-demand at 0.526 in one zone.
+    fn gpu_type() -> karpenter_catalog::model::InstanceType {
+        let mut it = instance_type("g4dn.xlarge", 4, 16, 29, 0.526, &["zone-a"], &[]);
+        it.capacity.set("nvidia.com/gpu", 1000);
+        it.offerings.push(Offering {
+            zone: "zone-a".into(),
+            zone_id: None,
+            capacity_type: CapacityType::Spot,
+            price: 0.16,
+            available: true,
+        });
+        it
+    }
+
+    fn gpu_input(pool_reqs: Vec<Requirement>, pod_ct: Option<&str>) -> SchedulerInput {
+        let pods = (0..2)
+            .map(|i| {
+                let b =
+                    PodBuilder::new(&format!("gpu-{i}"), "1", "2Gi").request("nvidia.com/gpu", "1");
+                match pod_ct {
+                    Some(ct) => b.node_selector("karpenter.sh/capacity-type", ct),
+                    None => b,
+                }
+                .build()
+            })
+            .collect();
+        SchedulerInput {
+            node_pools: vec![NodePoolInput {
+                name: "gpu".into(),
+                requirements: pool_reqs,
+                instance_types: vec![gpu_type()],
+                ..Default::default()
+            }],
+            pending_pods: pods,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bound_uses_the_offerings_the_pool_allows() {
+        // Two one-GPU pods need two one-GPU nodes; the pool allows on-demand only, so no
+        // placement costs less than 2 × 0.526, whatever the spot price.
+        let on_demand = Requirement::new("karpenter.sh/capacity-type", Operator::In, ["on-demand"]);
+        let plan = schedule(&gpu_input(vec![on_demand], None)).expect("valid input");
+        assert!(plan.unschedulable.is_empty());
+        assert_eq!(plan.new_node_claims.len(), 2);
+        assert!(
+            (plan.cost_per_hour - 1.052).abs() < 1e-9,
+            "{}",
+            plan.cost_per_hour
+        );
+        assert!(
+            plan.lower_bound_per_hour >= 1.052 - 1e-6,
+            "bound {} below 2 on-demand GPU nodes",
+            plan.lower_bound_per_hour
+        );
+    }
+
+    #[test]
+    fn bound_uses_the_offerings_the_pods_allow() {
+        // The pool allows both capacity types, the pods select on-demand.
+        let plan = schedule(&gpu_input(Vec::new(), Some("on-demand"))).expect("valid input");
+        assert!(plan.unschedulable.is_empty());
+        assert!(
+            plan.lower_bound_per_hour >= 1.052 - 1e-6,
+            "{}",
+            plan.lower_bound_per_hour
+        );
+        // Without the selector the spot offering is allowed and bounds the cost.
+        let plan = schedule(&gpu_input(Vec::new(), None)).expect("valid input");
+        assert!(
+            (plan.cost_per_hour - 0.32).abs() < 1e-9,
+            "{}",
+            plan.cost_per_hour
+        );
+        assert!(
+            plan.lower_bound_per_hour >= 0.32 - 1e-6,
+            "{}",
+            plan.lower_bound_per_hour
+        );
     }
 }
