@@ -145,7 +145,7 @@ pub fn default_work_budget(pods: u64) -> u64 {
 }
 
 /// Fixed part of [`default_work_budget`].
-const WORK_BASE: u64 = 1_500_000;
+const WORK_BASE: u64 = 2_500_000;
 /// Per-pod part of [`default_work_budget`].
 const WORK_PER_POD: u64 = 100;
 
