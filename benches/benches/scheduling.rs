@@ -8,8 +8,9 @@
 //! Each iteration is a full `schedule()`: conversion of the Kubernetes objects included.
 //!
 //! `scheduling/diverse` and `scheduling/plain_builtin_us_east_1` measure the scheduler itself
-//! (`optimize_packing` and `compute_lower_bound` off); `scheduling/diverse_full` runs with the
-//! defaults, adding the packing module's re-pack and lower bound.
+//! (`optimize_packing` and `compute_lower_bound` off); `scheduling/diverse_full` and
+//! `scheduling/plain_builtin_us_east_1_full` run with the defaults (as `karpenter simulate`
+//! does), adding the packing module's re-pack and lower bound.
 //!
 //! `cargo bench -p karpenter-benches --bench scheduling -- --warm-up-time 1 --measurement-time 3`
 
@@ -40,7 +41,7 @@ fn diverse(c: &mut Criterion) {
 fn diverse_full(c: &mut Criterion) {
     let mut g = c.benchmark_group("scheduling/diverse_full");
     g.sample_size(10).warm_up_time(Duration::from_secs(1));
-    for n in [1usize, 100, 1_000] {
+    for n in [1usize, 100, 1_000, 5_000, 20_000] {
         let input = diverse_input(n);
         g.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, i| {
             b.iter(|| schedule(black_box(i)).expect("valid input"))
@@ -61,5 +62,22 @@ fn plain_builtin(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, diverse, plain_builtin, diverse_full);
+fn plain_builtin_full(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scheduling/plain_builtin_us_east_1_full");
+    g.sample_size(10).warm_up_time(Duration::from_secs(1));
+    let n = 100_000usize;
+    let input = plain_input(builtin_pool(), n);
+    g.bench_with_input(BenchmarkId::from_parameter(n), &input, |b, i| {
+        b.iter(|| schedule(black_box(i)).expect("valid input"))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    diverse,
+    plain_builtin,
+    diverse_full,
+    plain_builtin_full
+);
 criterion_main!(benches);

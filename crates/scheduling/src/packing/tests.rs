@@ -425,3 +425,54 @@ fn two_pods_of_maximal_size_take_two_nodes() {
     let s = solve(&groups, &types);
     assert_eq!(s.packing.bins.len(), 2, "{s:?}");
 }
+
+#[test]
+fn bound_is_valid_and_packing_feasible_whatever_the_work_budget() {
+    // The LP path (beyond the exact limit) stopped at every budget from nothing to plenty: the
+    // bound must stay below the optimum and the packing must place every pod.
+    let mut checked = 0;
+    for seed in 0..40u64 {
+        let (mut groups, types) = sample(seed * 7_368_787 + 11, 12, 2 + (seed % 3) as usize);
+        groups.truncate(3);
+        for g in &mut groups {
+            g.count = 7 + g.count % 6;
+        }
+        let states: usize = groups.iter().map(|g| g.count as usize + 1).product();
+        let opt = brute_optimum(&groups, &types);
+        if !opt.is_finite() || states <= exact::MAX_STATES {
+            continue;
+        }
+        for budget in [0u64, 1, 10, 100, 1_000, 10_000, u64::MAX] {
+            let s = solve_with_budget(&groups, &types, budget);
+            check_feasible(&groups, &types, &s.packing);
+            assert!(
+                s.lower_bound <= opt * (1.0 + 1e-9) + 1e-12,
+                "seed {seed} budget {budget}: bound {} > optimum {opt}",
+                s.lower_bound
+            );
+            assert!(s.packing.cost >= opt * (1.0 - 1e-9) - 1e-12);
+            assert_eq!(
+                s,
+                solve_with_budget(&groups, &types, budget),
+                "not deterministic"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} instances checked");
+}
+
+#[test]
+fn spent_budget_keeps_the_bound_proven_on_a_large_instance() {
+    // 2,000 pods over 25 types: with no budget the bound is at least the per-dimension one and
+    // never above the packing; the default budget is at least as tight here.
+    let (groups, types) = sample(99, 2_000, 25);
+    let none = solve_with_budget(&groups, &types, 0);
+    let full = solve(&groups, &types);
+    check_feasible(&groups, &types, &none.packing);
+    assert!(none.lower_bound > 0.0);
+    assert!(none.lower_bound <= none.packing.cost * (1.0 + 1e-9));
+    assert!(none.lower_bound <= full.packing.cost * (1.0 + 1e-9));
+    assert!(full.lower_bound <= none.packing.cost * (1.0 + 1e-9));
+    assert!(none.stats.work <= 2 * 25 * 16, "work {}", none.stats.work);
+}
