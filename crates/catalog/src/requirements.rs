@@ -160,6 +160,14 @@ impl Requirement {
         }
     }
 
+    /// The single value an `In` requirement with exactly one value pins the label to.
+    pub fn single_value(&self) -> Option<&str> {
+        match (self.operator, self.values.as_slice()) {
+            (Operator::In, [v]) => Some(v.as_str()),
+            _ => None,
+        }
+    }
+
     /// Whether this requirement is about offerings (zone, zone id, capacity type).
     pub fn is_offering_requirement(&self) -> bool {
         labels::OFFERING_KEYS.contains(&self.key.as_str())

@@ -205,7 +205,7 @@ impl SimulatedCloudProvider {
             let it = &class.instance_types[i];
             let type_ok = type_reqs.iter().all(|r| {
                 let v = it.labels.get(&r.key).map(String::as_str);
-                r.matches(if r.key == LABEL_INSTANCE_TYPE {
+                r.matches_value(if r.key == LABEL_INSTANCE_TYPE {
                     v.or(Some(&it.name))
                 } else {
                     v
@@ -219,7 +219,7 @@ impl SimulatedCloudProvider {
                     continue;
                 }
                 let ok = offering_reqs.iter().all(|r| {
-                    r.matches(match r.key.as_str() {
+                    r.matches_value(match r.key.as_str() {
                         LABEL_ZONE => Some(o.zone.as_str()),
                         LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
                         _ => o.zone_id.as_deref(),
@@ -416,6 +416,10 @@ impl CloudProvider for SimulatedCloudProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn req(key: &str, op: Operator, values: &[&str]) -> Requirement {
+        Requirement::new(key, op, values.iter().map(|v| v.to_string()).collect()).unwrap()
+    }
     use crate::{Operator, Requirement};
     use karpenter_api::quantity::ResourceList;
     use karpenter_catalog::{CapacityType, Overhead};
@@ -511,7 +515,7 @@ mod tests {
     #[test]
     fn requirements_and_resources_narrow_the_choice() {
         let p = provider();
-        let reqs = vec![Requirement::new(
+        let reqs = vec![req(
             "karpenter.sh/capacity-type",
             Operator::In,
             &["on-demand"],
@@ -523,14 +527,14 @@ mod tests {
         let err = block_on(p.create(&request(vec![], "64"))).unwrap_err();
         assert!(err.is_insufficient_capacity());
         assert!(err.to_string().contains("no compatible offering"), "{err}");
-        let reqs = vec![Requirement::new(
+        let reqs = vec![req(
             "node.kubernetes.io/instance-type",
             Operator::NotIn,
             &["a.large", "b.large"],
         )];
         let i = block_on(p.create(&request(reqs, "1"))).unwrap();
         assert_eq!(i.instance_type, "c.xlarge");
-        let reqs = vec![Requirement::new(
+        let reqs = vec![req(
             "node.kubernetes.io/instance-type",
             Operator::In,
             &["c.xlarge", "b.large", "not-in-catalog"],
