@@ -48,11 +48,13 @@ pub fn schedule(input: &SchedulerInput) -> Result<Plan, InputError> {
     let world = compile::compile(input)?;
     let mut engine = engine::Engine::new(world, input.options.clone());
     engine.run();
-    if input.options.optimize_packing {
-        engine.optimize();
-    }
+    let solved = if input.options.optimize_packing {
+        engine.optimize()
+    } else {
+        Vec::new()
+    };
     let bound = if input.options.compute_lower_bound {
-        engine.lower_bound()
+        engine.lower_bound(&solved)
     } else {
         0.0
     };

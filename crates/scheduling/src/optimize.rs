@@ -10,6 +10,42 @@ use crate::packing::{self, PodGroup, TypeOption};
 use crate::requirements::Reqs;
 use std::collections::HashMap;
 
+/// An order-independent description of a packing instance: per group (merged when demand and
+/// compatible types agree) its demand, its pod count and the sorted `(allocatable, price bits)`
+/// of its compatible types; groups sorted. Two instances with the same key are the same problem,
+/// so a bound proven for one holds for the other.
+pub(crate) type InstanceKey = Vec<(Vec<i64>, u32, TypeSet)>;
+
+/// Compatible types as sorted `(allocatable, price bits)`.
+pub(crate) type TypeSet = Vec<(Vec<i64>, u64)>;
+
+/// Bounds proven while re-packing, by instance.
+pub(crate) type SolvedBounds = Vec<(InstanceKey, f64)>;
+
+fn instance_key(groups: &[PodGroup], types: &[TypeOption]) -> InstanceKey {
+    let mut merged: InstanceKey = Vec::new();
+    let mut index: HashMap<(Vec<i64>, TypeSet), usize> = HashMap::new();
+    for g in groups {
+        let mut ts: TypeSet = g
+            .compatible
+            .iter()
+            .filter_map(|&t| types.get(t))
+            .map(|t| (t.allocatable.clone(), t.price.to_bits()))
+            .collect();
+        ts.sort();
+        ts.dedup();
+        match index.get(&(g.demand.clone(), ts.clone())) {
+            Some(&i) => merged[i].1 += g.count,
+            None => {
+                index.insert((g.demand.clone(), ts.clone()), merged.len());
+                merged.push((g.demand.clone(), g.count, ts));
+            }
+        }
+    }
+    merged.sort();
+    merged
+}
+
 impl Engine {
     /// The cheapest offering a claim's requirements allow among its types:
     /// `(price, type position in pool, offering index)`, ties by type name.
@@ -74,7 +110,11 @@ impl Engine {
 
     /// Re-packs, per NodePool and requirement class, the NodeClaims that hold only movable pods,
     /// keeping the result when it is cheaper. Pools with limits are left as they are.
-    pub(crate) fn optimize(&mut self) {
+    ///
+    /// Returns the bounds proven on the way, so that [`Engine::lower_bound`] can reuse one when
+    /// its instance is the same (one pool, one class: the usual case).
+    pub(crate) fn optimize(&mut self) -> SolvedBounds {
+        let mut solved: SolvedBounds = Vec::new();
         let nd = self.w.dims.len();
         let mut removed = vec![false; self.claims.len()];
         let mut added: Vec<Claim> = Vec::new();
@@ -133,7 +173,9 @@ impl Engine {
                     .iter()
                     .map(|ci| self.claim_launch(&self.claims[*ci]).map_or(0.0, |l| l.0))
                     .sum();
-                let packed = packing::pack(&pgroups, &topts);
+                let sol = packing::solve(&pgroups, &topts);
+                solved.push((instance_key(&pgroups, &topts), sol.lower_bound));
+                let packed = sol.packing;
                 if !packed.unplaceable.is_empty() || packed.cost >= old_cost - 1e-9 {
                     continue;
                 }
@@ -210,7 +252,7 @@ impl Engine {
             }
         }
         if added.is_empty() {
-            return;
+            return solved;
         }
         let old = std::mem::take(&mut self.claims);
         for (ci, c) in old.into_iter().enumerate() {
@@ -224,6 +266,7 @@ impl Engine {
                 self.placed[p as usize] = Some(Slot::Claim(ci as u32));
             }
         }
+        solved
     }
 
     /// A proven lower bound on the hourly price of new nodes for the pods placed on new
@@ -235,7 +278,10 @@ impl Engine {
     /// That is a relaxation: a real node of that type at offering `o` holds only groups that
     /// allow `o`, so each of them has a cheapest price at most `o`'s, and the option at the price
     /// level of `o` (or a cheaper one holding them all) is open to all of them.
-    pub(crate) fn lower_bound(&self) -> f64 {
+    ///
+    /// `solved` are bounds proven by [`Engine::optimize`]; one whose instance is the same is
+    /// reused instead of solving again.
+    pub(crate) fn lower_bound(&self, solved: &SolvedBounds) -> f64 {
         let w = &self.w;
         let nd = w.dims.len();
         // Pods on new claims per scheduling group, groups in first-placement order.
@@ -334,6 +380,12 @@ impl Engine {
             .collect();
         if groups.is_empty() {
             return 0.0;
+        }
+        if !solved.is_empty() {
+            let key = instance_key(&groups, &types);
+            if let Some((_, b)) = solved.iter().find(|(k, _)| *k == key) {
+                return *b;
+            }
         }
         packing::lower_bound(&groups, &types)
     }
