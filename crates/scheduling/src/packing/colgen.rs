@@ -132,6 +132,22 @@ fn price_type(
     (counts, sol.value, sol.upper)
 }
 
+/// Quick upper bound (fractional, one dimension at a time) of the pricing knapsack of type `t`.
+fn quick_bound(prep: &Prepared, meter: &Meter, t: usize, y: &[f64]) -> f64 {
+    let ty = &prep.types[t];
+    let items: Vec<knapsack::Item> = ty
+        .groups
+        .iter()
+        .map(|&g| knapsack::Item {
+            value: y[g],
+            weight: prep.groups[g].demand.clone(),
+            max: prep.groups[g].count,
+        })
+        .collect();
+    meter.add(items.len() as u64);
+    knapsack::quick_upper(&items, &ty.alloc)
+}
+
 /// Root (no-branching) upper bound of the pricing knapsack of type `t`.
 fn root_bound(prep: &Prepared, meter: &Meter, t: usize, y: &[f64]) -> f64 {
     let (_, _, upper) = price_type(prep, meter, t, y, 0, PRICING_GAP);
@@ -157,34 +173,57 @@ fn farley(
     if z <= 0.0 {
         return (0.0, Vec::new(), Vec::new());
     }
-    // Screen types by the cheap root bound, then solve exactly the promising ones.
-    let mut screened: Vec<(f64, usize)> = (0..prep.types.len())
-        .map(|t| (ratio(root_bound(prep, meter, t, y), prep.types[t].price), t))
+    // Every type starts with its quick (fractional single-dimension) bound; the most promising
+    // one is refined to its root bound, and, once its root bound is the largest left, solved by
+    // branch and bound. The types never refined keep a quick bound below the largest root
+    // bound left, so `r` is what computing every root bound would give.
+    // (upper ratio, type, stage: 0 quick, 1 root, 2 priced)
+    let mut open: Vec<(f64, usize, u8)> = (0..prep.types.len())
+        .map(|t| {
+            (
+                ratio(quick_bound(prep, meter, t, y), prep.types[t].price),
+                t,
+                0,
+            )
+        })
         .collect();
-    let mut roots = vec![0.0; prep.types.len()];
-    for &(u, t) in &screened {
-        roots[t] = u;
-    }
-    screened.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let mut r: f64 = 0.0;
     let mut found: Vec<(f64, Column)> = Vec::new();
     let mut best_exact: f64 = 0.0;
-    for (i, &(ub, t)) in screened.iter().enumerate() {
+    let mut priced = 0usize;
+    while let Some(k) = (0..open.len()).filter(|&k| open[k].2 < 2).max_by(|&a, &b| {
+        open[a]
+            .0
+            .total_cmp(&open[b].0)
+            .then(open[b].1.cmp(&open[a].1))
+    }) {
+        let (ub, t, stage) = open[k];
+        if stage == 0 {
+            let root = ratio(root_bound(prep, meter, t, y), prep.types[t].price);
+            open[k] = (root.min(ub), t, 1);
+            continue;
+        }
         // Once enough columns are found, or nothing left can beat what is known, the remaining
-        // types contribute their root bounds to `r`.
-        let capped = (i >= MAX_EXACT_PRICING && !found.is_empty()) || meter.exhausted();
+        // types contribute their bounds (at most `ub`) to `r`.
+        let capped = (priced >= MAX_EXACT_PRICING && !found.is_empty()) || meter.exhausted();
         if ub <= best_exact.max(1.0) || found.len() >= want_columns || capped {
-            r = r.max(screened[i..].iter().map(|s| s.0).fold(0.0, f64::max));
+            r = r.max(ub);
             break;
         }
         let (counts, value, upper) = price_type(prep, meter, t, y, PRICING_NODE_LIMIT, PRICING_GAP);
+        priced += 1;
         let price = prep.types[t].price;
         r = r.max(ratio(upper, price));
+        open[k] = (ratio(upper, price).min(ub), t, 2);
         let exact_ratio = ratio(value, price);
         best_exact = best_exact.max(exact_ratio);
         if value > price * (1.0 + 1e-9) + 1e-12 {
             found.push((exact_ratio, Column { ty: t, counts }));
         }
+    }
+    let mut roots = vec![0.0; prep.types.len()];
+    for &(u, t, _) in &open {
+        roots[t] = u;
     }
     found.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let bound = if r.is_finite() && r > 0.0 { z / r } else { 0.0 };
