@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 pub use requirements::{Operator, Requirement};
-pub use simulated::SimulatedCloudProvider;
+pub use simulated::{LaunchCandidates, SimulatedCloudProvider};
 
 /// Well-known label: the node's instance type.
 pub const LABEL_INSTANCE_TYPE: &str = "node.kubernetes.io/instance-type";

@@ -31,11 +31,50 @@ struct NodeClassState {
     image: String,
     /// Every label key an instance type or offering of this class can carry.
     known_keys: BTreeSet<String>,
+    /// Changes each time a class of this name is registered, so candidates computed for an
+    /// earlier registration are recognised as stale.
+    generation: u64,
+}
+
+/// The offerings a launch may use, best first (lowest price, then instance-type name, zone and
+/// capacity type), from [`SimulatedCloudProvider::launch_candidates`].
+///
+/// Computing them once and launching many NodeClaims with the same node class and requirements
+/// through [`SimulatedCloudProvider::create_with`] avoids evaluating the requirements against
+/// every instance type and offering on each launch. Resource fit and offerings learned to be
+/// unavailable are still checked at each launch, so the result is exactly that of
+/// [`CloudProvider::create`].
+#[derive(Debug, Clone)]
+pub struct LaunchCandidates {
+    node_class: String,
+    generation: u64,
+    /// (instance type index, offering index), best first.
+    order: Vec<(usize, usize)>,
+}
+
+impl LaunchCandidates {
+    /// How many offerings the requirements allow (before resource fit and availability).
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether the requirements allow no offering at all.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     node_classes: BTreeMap<String, NodeClassState>,
+    /// Registrations so far; each node class records the count at its registration.
+    registrations: u64,
+    ledger: Ledger,
+}
+
+/// What launches change: capacity knowledge, instances, counters.
+#[derive(Debug, Default)]
+struct Ledger {
     /// Offerings that fail when tried (the cloud's truth, set by the caller).
     out_of_capacity: BTreeSet<OfferingKey>,
     /// Offerings that failed and are skipped from now on (what the provider has learned).
@@ -96,7 +135,10 @@ impl SimulatedCloudProvider {
             .iter()
             .map(InstanceType::allocatable)
             .collect();
-        self.lock()?.node_classes.insert(
+        let mut state = self.lock()?;
+        state.registrations += 1;
+        let generation = state.registrations;
+        state.node_classes.insert(
             name.into(),
             NodeClassState {
                 by_name,
@@ -104,6 +146,7 @@ impl SimulatedCloudProvider {
                 instance_types,
                 image: image.into(),
                 known_keys,
+                generation,
             },
         );
         Ok(())
@@ -130,25 +173,117 @@ impl SimulatedCloudProvider {
         &self,
         offerings: impl IntoIterator<Item = OfferingKey>,
     ) -> Result<(), CloudProviderError> {
-        self.lock()?.out_of_capacity.extend(offerings);
+        self.lock()?.ledger.out_of_capacity.extend(offerings);
         Ok(())
     }
 
     /// Offerings that failed with insufficient capacity and are no longer tried.
     pub fn unavailable_offerings(&self) -> Result<Vec<OfferingKey>, CloudProviderError> {
-        Ok(self.lock()?.unavailable.iter().cloned().collect())
+        Ok(self.lock()?.ledger.unavailable.iter().cloned().collect())
     }
 
     /// How many launches were attempted, and how many of them failed for lack of capacity.
     pub fn launch_stats(&self) -> Result<(u64, u64), CloudProviderError> {
         let s = self.lock()?;
-        Ok((s.launch_attempts, s.insufficient_capacity_errors))
+        Ok((
+            s.ledger.launch_attempts,
+            s.ledger.insufficient_capacity_errors,
+        ))
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, CloudProviderError> {
         self.state
             .lock()
             .map_err(|_| CloudProviderError::Other("simulated provider state is poisoned".into()))
+    }
+
+    /// The offerings a node class may launch for these requirements, best first, to launch any
+    /// number of requests with the same node class and requirements through
+    /// [`SimulatedCloudProvider::create_with`].
+    pub fn launch_candidates(
+        &self,
+        node_class: &str,
+        requirements: &[crate::Requirement],
+    ) -> Result<LaunchCandidates, CloudProviderError> {
+        let state = self.lock()?;
+        let class = state
+            .node_classes
+            .get(node_class)
+            .ok_or_else(|| not_ready(node_class))?;
+        let filter = RequirementFilter::new(class, requirements);
+        let mut order = Vec::new();
+        for &i in &filter.indices {
+            let it = &class.instance_types[i];
+            if !filter.type_ok(it) {
+                continue;
+            }
+            for (j, o) in it.offerings.iter().enumerate() {
+                if filter.offering_ok(o) {
+                    order.push((i, j));
+                }
+            }
+        }
+        order.sort_by(|&(ia, ja), &(ib, jb)| {
+            let (ta, tb) = (&class.instance_types[ia], &class.instance_types[ib]);
+            offering_order((ta, &ta.offerings[ja]), (tb, &tb.offerings[jb]))
+        });
+        Ok(LaunchCandidates {
+            node_class: node_class.to_string(),
+            generation: class.generation,
+            order,
+        })
+    }
+
+    /// Launches a request at the first of `candidates` its resources fit and that is not known
+    /// to be unavailable: the same instance, error and bookkeeping as [`CloudProvider::create`],
+    /// provided `candidates` were computed for the request's node class and requirements. When
+    /// they were computed for another node class, or before the class was registered again,
+    /// the request is evaluated from scratch.
+    pub fn create_with(
+        &self,
+        request: &LaunchRequest,
+        candidates: &LaunchCandidates,
+    ) -> Result<Instance, CloudProviderError> {
+        let mut state = self.lock()?;
+        let state = &mut *state;
+        let class = state
+            .node_classes
+            .get(&request.node_class)
+            .ok_or_else(|| not_ready(&request.node_class))?;
+        let chosen = if candidates.node_class == request.node_class
+            && candidates.generation == class.generation
+        {
+            // A type that does not fit fails for all its offerings; remember it.
+            let mut last_unfit = None;
+            candidates.order.iter().find_map(|&(i, j)| {
+                if last_unfit == Some(i) {
+                    return None;
+                }
+                if !request.resources.fits_in(&class.allocatable[i]) {
+                    last_unfit = Some(i);
+                    return None;
+                }
+                let it = &class.instance_types[i];
+                let o = &it.offerings[j];
+                let unavailable = !state.ledger.unavailable.is_empty()
+                    && state.ledger.unavailable.contains(&OfferingKey::new(
+                        &it.name,
+                        &o.zone,
+                        o.capacity_type,
+                    ));
+                (!unavailable).then_some((it, o))
+            })
+        } else {
+            Self::cheapest(class, request, &state.ledger.unavailable)
+        };
+        Self::launch_at(
+            &self.region,
+            &mut state.ledger,
+            class,
+            &request.node_class,
+            request,
+            chosen,
+        )
     }
 
     /// The offering a request launches at: the cheapest compatible one (ties by type, zone,
@@ -158,74 +293,18 @@ impl SimulatedCloudProvider {
         request: &LaunchRequest,
         unavailable: &BTreeSet<OfferingKey>,
     ) -> Option<(&'a InstanceType, &'a Offering)> {
-        // An `In` list of instance types (what a scheduled claim carries) is looked up by name
-        // rather than compared against every type.
-        let named = request
-            .requirements
-            .iter()
-            .position(|r| r.key == LABEL_INSTANCE_TYPE && r.operator == crate::Operator::In);
-        let indices: Vec<usize> = match named {
-            Some(i) => {
-                let mut v: Vec<usize> = request.requirements[i]
-                    .values
-                    .iter()
-                    .filter_map(|n| class.by_name.get(n).copied())
-                    .collect();
-                v.sort_unstable();
-                v.dedup();
-                v
-            }
-            None => (0..class.instance_types.len()).collect(),
-        };
-        let type_reqs: Vec<_> = request
-            .requirements
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| {
-                Some(*i) != named && !is_offering_key(&r.key) && class.known_keys.contains(&r.key)
-            })
-            .map(|(_, r)| r)
-            .collect();
-        let offering_reqs: Vec<_> = request
-            .requirements
-            .iter()
-            .filter(|r| is_offering_key(&r.key) && class.known_keys.contains(&r.key))
-            .collect();
-        let better = |(ta, oa): (&InstanceType, &Offering),
-                      (tb, ob): (&InstanceType, &Offering)| {
-            oa.price
-                .total_cmp(&ob.price)
-                .then_with(|| ta.name.cmp(&tb.name))
-                .then_with(|| oa.zone.cmp(&ob.zone))
-                .then_with(|| oa.capacity_type.cmp(&ob.capacity_type))
-                .is_lt()
-        };
+        let filter = RequirementFilter::new(class, &request.requirements);
         let mut best: Option<(&InstanceType, &Offering)> = None;
-        for &i in &indices {
+        for &i in &filter.indices {
             let it = &class.instance_types[i];
-            let type_ok = type_reqs.iter().all(|r| {
-                let v = it.labels.get(&r.key).map(String::as_str);
-                r.matches_value(if r.key == LABEL_INSTANCE_TYPE {
-                    v.or(Some(&it.name))
-                } else {
-                    v
-                })
-            });
-            if !type_ok || !request.resources.fits_in(&class.allocatable[i]) {
+            if !filter.type_ok(it) || !request.resources.fits_in(&class.allocatable[i]) {
                 continue;
             }
             for o in &it.offerings {
-                if best.is_some_and(|b| !better((it, o), b)) {
+                if best.is_some_and(|b| !offering_order((it, o), b).is_lt()) {
                     continue;
                 }
-                let ok = offering_reqs.iter().all(|r| {
-                    r.matches_value(match r.key.as_str() {
-                        LABEL_ZONE => Some(o.zone.as_str()),
-                        LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
-                        _ => o.zone_id.as_deref(),
-                    })
-                });
-                if ok
+                if filter.offering_ok(o)
                     && (unavailable.is_empty()
                         || !unavailable.contains(&OfferingKey::new(
                             &it.name,
@@ -238,6 +317,162 @@ impl SimulatedCloudProvider {
             }
         }
         best
+    }
+
+    /// Records a launch attempt at `chosen` (`None`: nothing compatible is left) and, unless the
+    /// offering is out of capacity, the instance.
+    fn launch_at(
+        region: &str,
+        ledger: &mut Ledger,
+        class: &NodeClassState,
+        node_class: &str,
+        request: &LaunchRequest,
+        chosen: Option<(&InstanceType, &Offering)>,
+    ) -> Result<Instance, CloudProviderError> {
+        ledger.launch_attempts += 1;
+        let Some((it, offering)) = chosen else {
+            ledger.insufficient_capacity_errors += 1;
+            return Err(CloudProviderError::InsufficientCapacity {
+                claim: request.name.clone(),
+                offerings: Vec::new(),
+            });
+        };
+        let key = OfferingKey::new(&it.name, &offering.zone, offering.capacity_type);
+        if ledger.out_of_capacity.contains(&key) {
+            tracing::debug!(claim = %request.name, offering = %key, "insufficient capacity");
+            ledger.insufficient_capacity_errors += 1;
+            ledger.unavailable.insert(key.clone());
+            return Err(CloudProviderError::InsufficientCapacity {
+                claim: request.name.clone(),
+                offerings: vec![key],
+            });
+        }
+        ledger.next_id += 1;
+        let provider_id = format!("sim:///{}/i-{:017x}", offering.zone, ledger.next_id);
+        let mut labels = request.labels.clone();
+        for r in &request.requirements {
+            if let Some(v) = r.single_value() {
+                labels.insert(r.key.clone(), v.to_string());
+            }
+        }
+        labels.extend(it.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        labels.insert(LABEL_INSTANCE_TYPE.into(), it.name.clone());
+        labels
+            .entry(crate::LABEL_ARCH.into())
+            .or_insert_with(|| "amd64".into());
+        labels
+            .entry(crate::LABEL_OS.into())
+            .or_insert_with(|| "linux".into());
+        labels.insert(LABEL_ZONE.into(), offering.zone.clone());
+        if let Some(zone_id) = &offering.zone_id {
+            labels.insert(LABEL_ZONE_ID.into(), zone_id.clone());
+        }
+        if !region.is_empty() {
+            labels.insert(crate::LABEL_REGION.into(), region.to_string());
+        }
+        labels.insert(
+            LABEL_CAPACITY_TYPE.into(),
+            offering.capacity_type.as_str().into(),
+        );
+        labels.insert(LABEL_NODEPOOL.into(), request.node_pool.clone());
+        labels.insert(LABEL_NODECLASS.into(), node_class.to_string());
+        let instance = Instance {
+            provider_id: provider_id.clone(),
+            name: request.name.clone(),
+            node_pool: request.node_pool.clone(),
+            node_class: node_class.to_string(),
+            instance_type: it.name.clone(),
+            zone: offering.zone.clone(),
+            capacity_type: offering.capacity_type,
+            price: offering.price,
+            capacity: it.capacity.clone(),
+            allocatable: it.allocatable(),
+            labels,
+            image: class.image.clone(),
+        };
+        ledger.instances.insert(provider_id, instance.clone());
+        Ok(instance)
+    }
+}
+
+/// The launch order of offerings: lowest price, then instance-type name, zone, capacity type.
+fn offering_order(
+    (ta, oa): (&InstanceType, &Offering),
+    (tb, ob): (&InstanceType, &Offering),
+) -> std::cmp::Ordering {
+    oa.price
+        .total_cmp(&ob.price)
+        .then_with(|| ta.name.cmp(&tb.name))
+        .then_with(|| oa.zone.cmp(&ob.zone))
+        .then_with(|| oa.capacity_type.cmp(&ob.capacity_type))
+}
+
+/// A request's requirements split for evaluation against one node class: the instance types an
+/// `In` list names (else all), the other requirements on type labels, and those on offerings.
+struct RequirementFilter<'a> {
+    indices: Vec<usize>,
+    type_reqs: Vec<&'a crate::Requirement>,
+    offering_reqs: Vec<&'a crate::Requirement>,
+}
+
+impl<'a> RequirementFilter<'a> {
+    fn new(class: &NodeClassState, requirements: &'a [crate::Requirement]) -> Self {
+        // An `In` list of instance types (what a scheduled claim carries) is looked up by name
+        // rather than compared against every type.
+        let named = requirements
+            .iter()
+            .position(|r| r.key == LABEL_INSTANCE_TYPE && r.operator == crate::Operator::In);
+        let indices: Vec<usize> = match named {
+            Some(i) => {
+                let mut v: Vec<usize> = requirements[i]
+                    .values
+                    .iter()
+                    .filter_map(|n| class.by_name.get(n).copied())
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            None => (0..class.instance_types.len()).collect(),
+        };
+        let type_reqs = requirements
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| {
+                Some(*i) != named && !is_offering_key(&r.key) && class.known_keys.contains(&r.key)
+            })
+            .map(|(_, r)| r)
+            .collect();
+        let offering_reqs = requirements
+            .iter()
+            .filter(|r| is_offering_key(&r.key) && class.known_keys.contains(&r.key))
+            .collect();
+        Self {
+            indices,
+            type_reqs,
+            offering_reqs,
+        }
+    }
+
+    fn type_ok(&self, it: &InstanceType) -> bool {
+        self.type_reqs.iter().all(|r| {
+            let v = it.labels.get(&r.key).map(String::as_str);
+            r.matches_value(if r.key == LABEL_INSTANCE_TYPE {
+                v.or(Some(&it.name))
+            } else {
+                v
+            })
+        })
+    }
+
+    fn offering_ok(&self, o: &Offering) -> bool {
+        self.offering_reqs.iter().all(|r| {
+            r.matches_value(match r.key.as_str() {
+                LABEL_ZONE => Some(o.zone.as_str()),
+                LABEL_CAPACITY_TYPE => Some(o.capacity_type.as_str()),
+                _ => o.zone_id.as_deref(),
+            })
+        })
     }
 }
 
@@ -265,73 +500,20 @@ impl CloudProvider for SimulatedCloudProvider {
             .node_classes
             .get(&request.node_class)
             .ok_or_else(|| not_ready(&request.node_class))?;
-        state.launch_attempts += 1;
-        let Some((it, offering)) = Self::cheapest(class, request, &state.unavailable) else {
-            state.insufficient_capacity_errors += 1;
-            return Err(CloudProviderError::InsufficientCapacity {
-                claim: request.name.clone(),
-                offerings: Vec::new(),
-            });
-        };
-        let key = OfferingKey::new(&it.name, &offering.zone, offering.capacity_type);
-        if state.out_of_capacity.contains(&key) {
-            tracing::debug!(claim = %request.name, offering = %key, "insufficient capacity");
-            state.insufficient_capacity_errors += 1;
-            state.unavailable.insert(key.clone());
-            return Err(CloudProviderError::InsufficientCapacity {
-                claim: request.name.clone(),
-                offerings: vec![key],
-            });
-        }
-        state.next_id += 1;
-        let provider_id = format!("sim:///{}/i-{:017x}", offering.zone, state.next_id);
-        let mut labels = request.labels.clone();
-        for r in &request.requirements {
-            if let Some(v) = r.single_value() {
-                labels.insert(r.key.clone(), v.to_string());
-            }
-        }
-        labels.extend(it.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        labels.insert(LABEL_INSTANCE_TYPE.into(), it.name.clone());
-        labels
-            .entry(crate::LABEL_ARCH.into())
-            .or_insert_with(|| "amd64".into());
-        labels
-            .entry(crate::LABEL_OS.into())
-            .or_insert_with(|| "linux".into());
-        labels.insert(LABEL_ZONE.into(), offering.zone.clone());
-        if let Some(zone_id) = &offering.zone_id {
-            labels.insert(LABEL_ZONE_ID.into(), zone_id.clone());
-        }
-        if !self.region.is_empty() {
-            labels.insert(crate::LABEL_REGION.into(), self.region.clone());
-        }
-        labels.insert(
-            LABEL_CAPACITY_TYPE.into(),
-            offering.capacity_type.as_str().into(),
-        );
-        labels.insert(LABEL_NODEPOOL.into(), request.node_pool.clone());
-        labels.insert(LABEL_NODECLASS.into(), request.node_class.clone());
-        let instance = Instance {
-            provider_id: provider_id.clone(),
-            name: request.name.clone(),
-            node_pool: request.node_pool.clone(),
-            node_class: request.node_class.clone(),
-            instance_type: it.name.clone(),
-            zone: offering.zone.clone(),
-            capacity_type: offering.capacity_type,
-            price: offering.price,
-            capacity: it.capacity.clone(),
-            allocatable: it.allocatable(),
-            labels,
-            image: class.image.clone(),
-        };
-        state.instances.insert(provider_id, instance.clone());
-        Ok(instance)
+        let chosen = Self::cheapest(class, request, &state.ledger.unavailable);
+        Self::launch_at(
+            &self.region,
+            &mut state.ledger,
+            class,
+            &request.node_class,
+            request,
+            chosen,
+        )
     }
 
     async fn delete(&self, provider_id: &str) -> Result<(), CloudProviderError> {
         self.lock()?
+            .ledger
             .instances
             .remove(provider_id)
             .map(|_| ())
@@ -342,6 +524,7 @@ impl CloudProvider for SimulatedCloudProvider {
 
     async fn get(&self, provider_id: &str) -> Result<Instance, CloudProviderError> {
         self.lock()?
+            .ledger
             .instances
             .get(provider_id)
             .cloned()
@@ -351,7 +534,7 @@ impl CloudProvider for SimulatedCloudProvider {
     }
 
     async fn list(&self) -> Result<Vec<Instance>, CloudProviderError> {
-        Ok(self.lock()?.instances.values().cloned().collect())
+        Ok(self.lock()?.ledger.instances.values().cloned().collect())
     }
 
     async fn instance_types(
@@ -367,10 +550,11 @@ impl CloudProvider for SimulatedCloudProvider {
         let mut types = class.instance_types.clone();
         for it in &mut types {
             for o in &mut it.offerings {
-                if state
-                    .unavailable
-                    .contains(&OfferingKey::new(&it.name, &o.zone, o.capacity_type))
-                {
+                if state.ledger.unavailable.contains(&OfferingKey::new(
+                    &it.name,
+                    &o.zone,
+                    o.capacity_type,
+                )) {
                     o.available = false;
                 }
             }
@@ -383,13 +567,11 @@ impl CloudProvider for SimulatedCloudProvider {
         provider_id: &str,
     ) -> Result<Option<DriftReason>, CloudProviderError> {
         let state = self.lock()?;
-        let instance =
-            state
-                .instances
-                .get(provider_id)
-                .ok_or_else(|| CloudProviderError::NotFound {
-                    provider_id: provider_id.to_string(),
-                })?;
+        let instance = state.ledger.instances.get(provider_id).ok_or_else(|| {
+            CloudProviderError::NotFound {
+                provider_id: provider_id.to_string(),
+            }
+        })?;
         let class = state
             .node_classes
             .get(&instance.node_class)
@@ -630,6 +812,76 @@ mod tests {
             ("a.large", "zone-a")
         );
         assert_eq!(i.name, "pool-7");
+    }
+
+    #[test]
+    fn candidates_launch_exactly_as_create() {
+        let scenarios: Vec<(Vec<Requirement>, &str)> = vec![
+            (vec![], "1"),
+            (vec![], "3"),
+            (vec![], "64"),
+            (
+                vec![req(
+                    "karpenter.sh/capacity-type",
+                    Operator::In,
+                    &["on-demand"],
+                )],
+                "1",
+            ),
+            (
+                vec![req(
+                    "node.kubernetes.io/instance-type",
+                    Operator::In,
+                    &["c.xlarge", "b.large", "not-in-catalog"],
+                )],
+                "1",
+            ),
+            (
+                vec![req(
+                    "topology.kubernetes.io/zone",
+                    Operator::In,
+                    &["zone-a"],
+                )],
+                "1",
+            ),
+        ];
+        let ice = [
+            OfferingKey::new("a.large", "zone-b", CapacityType::Spot),
+            OfferingKey::new("b.large", "zone-b", CapacityType::Spot),
+        ];
+        for (reqs, cpu) in scenarios {
+            let (a, b) = (provider(), provider());
+            a.set_out_of_capacity(ice.clone()).unwrap();
+            b.set_out_of_capacity(ice.clone()).unwrap();
+            let r = request(reqs, cpu);
+            let candidates = b.launch_candidates("default", &r.requirements).unwrap();
+            for _ in 0..4 {
+                assert_eq!(
+                    block_on(a.create(&r)),
+                    b.create_with(&r, &candidates),
+                    "{:?} cpu {cpu}",
+                    r.requirements
+                );
+            }
+            assert_eq!(a.launch_stats().unwrap(), b.launch_stats().unwrap());
+        }
+        let p = provider();
+        let r = request(vec![], "1");
+        let candidates = p.launch_candidates("default", &r.requirements).unwrap();
+        assert_eq!(candidates.len(), 5);
+        // Re-registered with other types: stale candidates are not used.
+        p.register_node_class(
+            "default",
+            vec![it("d.large", "2", &[("zone-c", CapacityType::Spot, 0.5)])],
+            "al2023-v1",
+        )
+        .unwrap();
+        let i = p.create_with(&r, &candidates).unwrap();
+        assert_eq!(
+            (i.instance_type.as_str(), i.zone.as_str()),
+            ("d.large", "zone-c")
+        );
+        assert!(p.launch_candidates("missing", &[]).is_err());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use karpenter_api::quantity::{parse_milli, ResourceList};
 use karpenter_api::{NodeClaim, NodePool};
 use karpenter_catalog::{CapacityType, Catalog};
 use karpenter_cloudprovider::{
-    CloudProvider, CloudProviderError, LaunchRequest, OfferingKey, Requirement as CpRequirement,
+    CloudProviderError, LaunchCandidates, LaunchRequest, OfferingKey, Requirement as CpRequirement,
     SimulatedCloudProvider,
 };
 use karpenter_scheduling::{
@@ -31,7 +31,7 @@ use output::{
     ExistingNodeOutput, Format, NodeClaimOutput, SimulationOutput, Summary, TaintOutput,
     UnschedulableOutput,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -311,17 +311,14 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
     let schedule = t1.elapsed();
 
     let t2 = Instant::now();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .map_err(|e| SimulateError::Other(format!("starting the runtime: {e}")))?;
-    let output = runtime.block_on(launch(
+    let output = launch(
         &provider,
         &plan,
         &sched_input,
         &pool_classes,
         pending,
         existing_prices,
-    ))?;
+    )?;
     let launch = t2.elapsed();
     Ok(Simulation {
         output,
@@ -532,7 +529,7 @@ fn taint_output(t: &Taint) -> TaintOutput {
 }
 
 /// Launches every planned NodeClaim through the provider and builds the result document.
-async fn launch(
+fn launch(
     provider: &SimulatedCloudProvider,
     plan: &Plan,
     input: &SchedulerInput,
@@ -550,42 +547,65 @@ async fn launch(
     let mut out = SimulationOutput::default();
     let mut launched_pods = Vec::new();
     let mut cost = 0.0;
+    // Claims with the same instance-type options (the scheduler shares one list between them),
+    // pool and requirements launch from the same candidate offerings: the request's
+    // requirements are built and evaluated once per such group, not once per claim.
+    type Group = (Vec<SchedRequirement>, LaunchRequest, LaunchCandidates);
+    let mut groups: HashMap<(usize, usize), Vec<Group>> = HashMap::new();
     for claim in &plan.new_node_claims {
         let n = counters.entry(claim.node_pool.as_str()).or_insert(0);
         *n += 1;
         let name = format!("{}-{}", claim.node_pool, n);
-        let mut requirements: Vec<CpRequirement> =
-            claim.requirements.iter().map(cp_requirement).collect();
-        requirements.push(CpRequirement {
-            key: "node.kubernetes.io/instance-type".into(),
-            operator: karpenter_cloudprovider::Operator::In,
-            values: claim
-                .instance_types
-                .iter()
-                .map(|o| o.name.clone())
-                .collect(),
-        });
-        let request = LaunchRequest {
-            name: name.clone(),
-            node_pool: claim.node_pool.clone(),
-            node_class: pool_classes
-                .get(claim.node_pool_index)
-                .cloned()
-                .unwrap_or_default(),
-            requirements,
-            labels: claim.labels.clone(),
-            resources: claim.requests.clone(),
+        let options_id = claim.instance_types.as_ptr() as usize;
+        let same = groups
+            .entry((options_id, claim.node_pool_index))
+            .or_default();
+        let at = match same.iter().position(|g| g.0 == claim.requirements) {
+            Some(at) => at,
+            None => {
+                let mut requirements: Vec<CpRequirement> =
+                    claim.requirements.iter().map(cp_requirement).collect();
+                requirements.push(CpRequirement {
+                    key: "node.kubernetes.io/instance-type".into(),
+                    operator: karpenter_cloudprovider::Operator::In,
+                    values: claim
+                        .instance_types
+                        .iter()
+                        .map(|o| o.name.clone())
+                        .collect(),
+                });
+                let request = LaunchRequest {
+                    name: String::new(),
+                    node_pool: claim.node_pool.clone(),
+                    node_class: pool_classes
+                        .get(claim.node_pool_index)
+                        .cloned()
+                        .unwrap_or_default(),
+                    requirements,
+                    labels: BTreeMap::new(),
+                    resources: ResourceList::new(),
+                };
+                let candidates = provider
+                    .launch_candidates(&request.node_class, &request.requirements)
+                    .map_err(|e| SimulateError::Other(e.to_string()))?;
+                same.push((claim.requirements.clone(), request, candidates));
+                same.len() - 1
+            }
         };
+        let (_, request, candidates) = &mut same[at];
+        request.name.clone_from(&name);
+        request.labels.clone_from(&claim.labels);
+        request.resources.clone_from(&claim.requests);
         let offerings = offerings_per_pool
             .get(claim.node_pool_index)
             .copied()
             .unwrap_or(0);
-        let mut result = provider.create(&request).await;
+        let mut result = provider.create_with(request, candidates);
         let mut attempts = 1;
         while matches!(&result, Err(e) if e.is_insufficient_capacity() && !is_exhausted(e))
             && attempts <= offerings
         {
-            result = provider.create(&request).await;
+            result = provider.create_with(request, candidates);
             attempts += 1;
         }
         match result {
