@@ -33,7 +33,7 @@ fn run(pods: usize) -> Measured {
     std::fs::write(&file, &yaml).unwrap();
 
     let started = Instant::now();
-    let docs = manifest::load_paths(&[&file]).unwrap();
+    let docs = simulate::parse::load_paths(&[&file]).unwrap();
     let parse_s = started.elapsed().as_secs_f64();
     let sim = simulate::simulate_documents(
         &docs,

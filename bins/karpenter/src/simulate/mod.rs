@@ -545,7 +545,7 @@ fn launch(
         .map(|p| p.instance_types.iter().map(|t| t.offerings.len()).sum())
         .collect();
     let mut out = SimulationOutput::default();
-    let mut launched_pods = Vec::new();
+    let mut launched_pods = 0;
     let mut cost = 0.0;
     // Claims with the same instance-type options (the scheduler shares one list between them),
     // pool and requirements launch from the same candidate offerings: the request's
@@ -611,16 +611,16 @@ fn launch(
         match result {
             Ok(instance) => {
                 cost += instance.price;
-                launched_pods.extend(claim.pods.iter().cloned());
+                launched_pods += claim.pods.len();
                 out.node_claims.push(NodeClaimOutput {
                     name,
                     node_pool: claim.node_pool.clone(),
-                    instance_type: instance.instance_type.clone(),
+                    instance_type: instance.instance_type,
                     capacity_type: instance.capacity_type.as_str().to_string(),
-                    zone: instance.zone.clone(),
+                    zone: instance.zone,
                     price_per_hour: instance.price,
                     instance_type_options: claim.instance_types.len(),
-                    labels: instance.labels.clone(),
+                    labels: instance.labels,
                     taints: claim.taints.iter().map(taint_output).collect(),
                     allocatable: instance.allocatable.to_strings(),
                     requests: claim.requests.to_strings(),
@@ -658,7 +658,7 @@ fn launch(
         .map_err(|e| SimulateError::Other(e.to_string()))?;
     out.summary = Summary {
         pods: pending,
-        scheduled: launched_pods.len() + existing_scheduled,
+        scheduled: launched_pods + existing_scheduled,
         new_nodes: out.node_claims.len(),
         cost_per_hour: output::round_price(cost + existing_price),
         lower_bound_per_hour: output::round_price(plan.lower_bound_per_hour + existing_price),
