@@ -31,6 +31,9 @@ struct NodeClassState {
     image: String,
     /// Every label key an instance type or offering of this class can carry.
     known_keys: BTreeSet<String>,
+    /// Every (instance type index, offering index), best first: launch candidates are this
+    /// order filtered by a request's requirements.
+    order: Vec<(usize, usize)>,
     /// Changes each time a class of this name is registered, so candidates computed for an
     /// earlier registration are recognised as stale.
     generation: u64,
@@ -135,6 +138,15 @@ impl SimulatedCloudProvider {
             .iter()
             .map(InstanceType::allocatable)
             .collect();
+        let mut order: Vec<(usize, usize)> = instance_types
+            .iter()
+            .enumerate()
+            .flat_map(|(i, it)| (0..it.offerings.len()).map(move |j| (i, j)))
+            .collect();
+        order.sort_by(|&(ia, ja), &(ib, jb)| {
+            let (ta, tb) = (&instance_types[ia], &instance_types[ib]);
+            offering_order((ta, &ta.offerings[ja]), (tb, &tb.offerings[jb]))
+        });
         let mut state = self.lock()?;
         state.registrations += 1;
         let generation = state.registrations;
@@ -146,6 +158,7 @@ impl SimulatedCloudProvider {
                 instance_types,
                 image: image.into(),
                 known_keys,
+                order,
                 generation,
             },
         );
@@ -211,22 +224,18 @@ impl SimulatedCloudProvider {
             .get(node_class)
             .ok_or_else(|| not_ready(node_class))?;
         let filter = RequirementFilter::new(class, requirements);
-        let mut order = Vec::new();
+        let mut allowed = vec![false; class.instance_types.len()];
         for &i in &filter.indices {
-            let it = &class.instance_types[i];
-            if !filter.type_ok(it) {
-                continue;
-            }
-            for (j, o) in it.offerings.iter().enumerate() {
-                if filter.offering_ok(o) {
-                    order.push((i, j));
-                }
-            }
+            allowed[i] = filter.type_ok(&class.instance_types[i]);
         }
-        order.sort_by(|&(ia, ja), &(ib, jb)| {
-            let (ta, tb) = (&class.instance_types[ia], &class.instance_types[ib]);
-            offering_order((ta, &ta.offerings[ja]), (tb, &tb.offerings[jb]))
-        });
+        let order = class
+            .order
+            .iter()
+            .copied()
+            .filter(|&(i, j)| {
+                allowed[i] && filter.offering_ok(&class.instance_types[i].offerings[j])
+            })
+            .collect();
         Ok(LaunchCandidates {
             node_class: node_class.to_string(),
             generation: class.generation,
@@ -882,6 +891,84 @@ mod tests {
             ("d.large", "zone-c")
         );
         assert!(p.launch_candidates("missing", &[]).is_err());
+    }
+
+    #[test]
+    fn candidates_match_create_on_the_builtin_catalog() {
+        let catalog = karpenter_catalog::Catalog::builtin(
+            "us-east-1",
+            &karpenter_catalog::AllocatableOptions::default(),
+        )
+        .unwrap();
+        let types = catalog.instance_types.clone();
+        // The cheapest offerings of the catalog are out of capacity, so retries walk on.
+        let mut all: Vec<(f64, OfferingKey)> = types
+            .iter()
+            .flat_map(|it| {
+                it.offerings.iter().map(|o| {
+                    (
+                        o.price,
+                        OfferingKey::new(&it.name, &o.zone, o.capacity_type),
+                    )
+                })
+            })
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let ice: Vec<OfferingKey> = all
+            .iter()
+            .step_by(3)
+            .take(40)
+            .map(|x| x.1.clone())
+            .collect();
+        let named: Vec<&str> = types.iter().step_by(7).map(|t| t.name.as_str()).collect();
+        let scenarios: Vec<Vec<Requirement>> = vec![
+            vec![],
+            vec![req("karpenter.sh/capacity-type", Operator::In, &["spot"])],
+            vec![
+                req(
+                    "topology.kubernetes.io/zone",
+                    Operator::In,
+                    &["us-east-1a", "us-east-1c"],
+                ),
+                req("kubernetes.io/arch", Operator::In, &["arm64"]),
+            ],
+            vec![req(
+                "node.kubernetes.io/instance-type",
+                Operator::In,
+                &named,
+            )],
+            vec![
+                req("karpenter.k8s.aws/instance-cpu", Operator::Gt, &["7"]),
+                req("karpenter.sh/capacity-type", Operator::NotIn, &["spot"]),
+            ],
+        ];
+        let mut retries = 0;
+        for reqs in scenarios {
+            for cpu in ["1", "6", "30"] {
+                let (a, b) = (
+                    SimulatedCloudProvider::new("us-east-1"),
+                    SimulatedCloudProvider::new("us-east-1"),
+                );
+                for p in [&a, &b] {
+                    p.register_node_class("default", types.clone(), "ami")
+                        .unwrap();
+                    p.set_out_of_capacity(ice.iter().cloned()).unwrap();
+                }
+                let mut r = request(reqs.clone(), cpu);
+                let candidates = b.launch_candidates("default", &r.requirements).unwrap();
+                for n in 0..25 {
+                    r.name = format!("default-{n}");
+                    assert_eq!(
+                        block_on(a.create(&r)),
+                        b.create_with(&r, &candidates),
+                        "{reqs:?} cpu {cpu} launch {n}"
+                    );
+                }
+                assert_eq!(a.launch_stats().unwrap(), b.launch_stats().unwrap());
+                retries += b.launch_stats().unwrap().1;
+            }
+        }
+        assert!(retries > 0, "no launch met insufficient capacity");
     }
 
     #[test]

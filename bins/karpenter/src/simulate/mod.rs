@@ -653,6 +653,11 @@ fn launch(
             pod: u.pod.clone(),
             reason: u.reason.clone(),
         }));
+    tracing::debug!(
+        claims = plan.new_node_claims.len(),
+        candidate_lists = groups.values().map(Vec::len).sum::<usize>(),
+        "launched"
+    );
     let (_, ice) = provider
         .launch_stats()
         .map_err(|e| SimulateError::Other(e.to_string()))?;
