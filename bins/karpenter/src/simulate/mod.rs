@@ -320,6 +320,13 @@ pub fn simulate_documents(docs: &[Document], opts: &Options) -> Result<Simulatio
         existing_prices,
     )?;
     let launch = t2.elapsed();
+    // Freeing the scheduler's input (every pending pod), the plan and the provider's instances
+    // takes about as long as launching them; the result no longer needs them, so they are freed
+    // on another thread while the caller renders (if that thread cannot start, right here).
+    let scratch = (sched_input, plan, provider, inputs, class_catalogs, base);
+    let _ = std::thread::Builder::new()
+        .name("simulate-free".into())
+        .spawn(move || drop(scratch));
     Ok(Simulation {
         output,
         warnings,
