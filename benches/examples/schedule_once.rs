@@ -1,10 +1,10 @@
 //! Runs one schedule and prints its timing and shape; used to measure peak memory with
 //! `/usr/bin/time -v target/release/examples/schedule_once diverse 20000`.
 //!
-//! Arguments: `diverse N [--input-only] [--no-optimize] [--no-bound]` (Karpenter's benchmark workload) or `plain N` (plain pods on the
+//! Arguments: `diverse N [--input-only] [--no-optimize] [--no-bound]` (Karpenter's benchmark workload) or `plain N` / `diverse-builtin N` (plain or benchmark pods on the
 //! built-in us-east-1 catalog).
 
-use karpenter_benches::{builtin_pool, diverse_input, plain_input};
+use karpenter_benches::{builtin_pool, diverse_input, diverse_on, plain_input};
 use std::time::Instant;
 
 fn main() {
@@ -13,6 +13,7 @@ fn main() {
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
     let mut input = match kind {
         "plain" => plain_input(builtin_pool(), n),
+        "diverse-builtin" => diverse_on(builtin_pool(), n),
         _ => diverse_input(n),
     };
     let flags: Vec<&str> = args.iter().skip(3).map(String::as_str).collect();

@@ -3,4 +3,4 @@
 pub mod packing_workloads;
 pub mod scheduling_workloads;
 
-pub use scheduling_workloads::{builtin_pool, diverse_input, plain_input};
+pub use scheduling_workloads::{builtin_pool, diverse_input, diverse_on, plain_input};

@@ -36,3 +36,12 @@ pub fn plain_input(pool: NodePoolInput, n: usize) -> SchedulerInput {
         ..Default::default()
     }
 }
+
+/// Karpenter's benchmark pods (`n`, five kinds) on `pool`, e.g. the built-in catalog.
+pub fn diverse_on(pool: NodePoolInput, n: usize) -> SchedulerInput {
+    SchedulerInput {
+        node_pools: vec![pool],
+        pending_pods: benchmark_pods(n, 42),
+        ..Default::default()
+    }
+}
