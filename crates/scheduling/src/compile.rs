@@ -257,6 +257,91 @@ pub(crate) struct PoolC {
     /// Types defining each label key.
     pub type_keys: BTreeSet<u32>,
     pub error: Option<String>,
+    /// Bitsets over the types for evaluating requirements on all of them at once.
+    pub index: TypeIndex,
+}
+
+/// Bitsets over a pool's types (one bit per type, in sorted order), built once at compile time so
+/// that [`World::types_ok`] evaluates requirements with word-wide set algebra instead of type by
+/// type.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TypeIndex {
+    /// Per label key (other than zone and capacity type) carried by some type.
+    keys: HashMap<u32, KeyIndex>,
+    /// Per distinct available (zone, capacity type) offering: the types having it.
+    offers: Vec<(u32, u32, Vec<u64>)>,
+    /// Types with at least one available offering.
+    any_offer: Vec<u64>,
+}
+
+/// The types carrying each value of one label key, and those lacking the key.
+#[derive(Debug, Clone, Default)]
+struct KeyIndex {
+    absent: Vec<u64>,
+    /// Sorted by value id.
+    vals: Vec<(u32, Vec<u64>)>,
+}
+
+impl TypeIndex {
+    /// Builds the index over `labels` and `offers` (per type) for `nt` types.
+    fn build(
+        nt: usize,
+        labels: &[Vec<(u32, u32)>],
+        offers: &[Vec<(u32, u32, f64, usize)>],
+        skip: [u32; 2],
+    ) -> TypeIndex {
+        let words = nt.div_ceil(64);
+        let mut keys: HashMap<u32, HashMap<u32, Vec<u64>>> = HashMap::new();
+        for (ti, lv) in labels.iter().enumerate() {
+            for &(k, v) in lv {
+                if skip.contains(&k) {
+                    continue;
+                }
+                let b = keys
+                    .entry(k)
+                    .or_default()
+                    .entry(v)
+                    .or_insert_with(|| vec![0; words]);
+                bit_set(b, ti);
+            }
+        }
+        let keys = keys
+            .into_iter()
+            .map(|(k, m)| {
+                let mut vals: Vec<(u32, Vec<u64>)> = m.into_iter().collect();
+                vals.sort_unstable_by_key(|(v, _)| *v);
+                let mut absent = vec![0u64; words];
+                for ti in 0..nt {
+                    bit_set(&mut absent, ti);
+                }
+                for (_, b) in &vals {
+                    for (a, x) in absent.iter_mut().zip(b) {
+                        *a &= !x;
+                    }
+                }
+                (k, KeyIndex { absent, vals })
+            })
+            .collect();
+        let mut by_offer: HashMap<(u32, u32), Vec<u64>> = HashMap::new();
+        let mut any_offer = vec![0u64; words];
+        for (ti, os) in offers.iter().enumerate() {
+            for o in os {
+                bit_set(
+                    by_offer.entry((o.0, o.1)).or_insert_with(|| vec![0; words]),
+                    ti,
+                );
+                bit_set(&mut any_offer, ti);
+            }
+        }
+        let mut offers: Vec<(u32, u32, Vec<u64>)> =
+            by_offer.into_iter().map(|((z, c), b)| (z, c, b)).collect();
+        offers.sort_unstable_by_key(|o| (o.0, o.1));
+        TypeIndex {
+            keys,
+            offers,
+            any_offer,
+        }
+    }
 }
 
 /// An existing or in-flight node.
@@ -1051,11 +1136,12 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
         for (rank, ti) in by_name.into_iter().enumerate() {
             pool.name_rank[ti] = rank as u32;
         }
+        pool.index = TypeIndex::build(nt, &pool.type_labels, &pool.offers, [w.k_zone, w.k_ct]);
+        let mut every = vec![0u64; nt.div_ceil(64)];
         for ti in 0..nt {
-            if w.type_ok(&pool, ti, &pool.reqs) {
-                bit_set(&mut pool.all_types, ti);
-            }
+            bit_set(&mut every, ti);
         }
+        pool.all_types = w.types_ok(&pool, &pool.reqs, &every);
         if let Some(limits) = &np.limits {
             let mut rem: Vec<i64> = w
                 .dims
@@ -1438,8 +1524,59 @@ impl World {
         wk.contains(&k) || self.keys.name(k).starts_with("karpenter.k8s.aws/instance-")
     }
 
+    /// The types of `mask` (a bitset over `pool`'s types) that [`World::type_ok`] accepts:
+    /// compatible with `reqs` (a type lacking a label passes) and with an available offering in
+    /// the zones and capacity types they allow, computed with the pool's [`TypeIndex`].
+    pub(crate) fn types_ok(&self, pool: &PoolC, reqs: &Reqs, mask: &[u64]) -> Vec<u64> {
+        let ix = &pool.index;
+        let mut out = mask.to_vec();
+        let mut allowed = vec![0u64; out.len()];
+        let or = |acc: &mut [u64], b: &[u64]| acc.iter_mut().zip(b).for_each(|(a, x)| *a |= x);
+        for r in &reqs.0 {
+            if r.key == self.k_zone || r.key == self.k_ct {
+                continue;
+            }
+            // No type carries the key: every type passes.
+            let Some(k) = ix.keys.get(&r.key) else {
+                continue;
+            };
+            allowed.copy_from_slice(&k.absent);
+            if !r.complement && r.gt.is_none() && r.lt.is_none() {
+                for v in &r.values {
+                    if let Ok(i) = k.vals.binary_search_by_key(v, |(x, _)| *x) {
+                        or(&mut allowed, &k.vals[i].1);
+                    }
+                }
+            } else {
+                for (v, b) in &k.vals {
+                    if r.has(*v, &self.vals) {
+                        or(&mut allowed, b);
+                    }
+                }
+            }
+            out.iter_mut().zip(&allowed).for_each(|(o, a)| *o &= a);
+        }
+        let zr = reqs.get(self.k_zone);
+        let cr = reqs.get(self.k_ct);
+        if zr.is_none() && cr.is_none() {
+            out.iter_mut().zip(&ix.any_offer).for_each(|(o, a)| *o &= a);
+        } else {
+            allowed.iter_mut().for_each(|a| *a = 0);
+            for (z, c, b) in &ix.offers {
+                if zr.is_none_or(|r| r.has(*z, &self.vals))
+                    && cr.is_none_or(|r| r.has(*c, &self.vals))
+                {
+                    or(&mut allowed, b);
+                }
+            }
+            out.iter_mut().zip(&allowed).for_each(|(o, a)| *o &= a);
+        }
+        out
+    }
+
     /// Whether type `ti` of `pool` is compatible with `reqs` and has an available offering in
     /// the zones and capacity types they allow.
+    #[cfg(test)]
     pub(crate) fn type_ok(&self, pool: &PoolC, ti: usize, reqs: &Reqs) -> bool {
         let labels = &pool.type_labels[ti];
         for r in &reqs.0 {
@@ -1613,6 +1750,104 @@ mod tests {
             let rl = pod_requests(&pod).unwrap();
             prop_assert_eq!(v[CPU], rl.get("cpu"));
             prop_assert_eq!(v[MEM], rl.get("memory"));
+        }
+
+        /// The bitset evaluation agrees with evaluating every type on its own, for types with
+        /// and without each label, numeric and other values, and partly unavailable offerings.
+        #[test]
+        fn types_ok_matches_type_ok(
+            types in prop::collection::vec(
+                (prop::option::of(0usize..4), prop::option::of(0usize..6), prop::collection::vec(0u8..3, 6)),
+                1..140,
+            ),
+            reqs in prop::collection::vec(
+                (0usize..6, 0usize..7, prop::collection::vec(0usize..12, 0..4)),
+                0..5,
+            ),
+            mask_seed in any::<u64>(),
+        ) {
+            use crate::fixtures::instance_type;
+            use karpenter_catalog::model::CapacityType;
+            let zones = ["z1", "z2", "z3"];
+            let cts = [CapacityType::OnDemand, CapacityType::Spot];
+            let nums = ["1", "2", "5", "10", "x", "-3"];
+            let catalog: Vec<_> = types
+                .iter()
+                .enumerate()
+                .map(|(i, (a, n, offers))| {
+                    let mut it = instance_type(&format!("t{i}"), 2, 4, 10, 0.1 + i as f64, &[], &[]);
+                    if let Some(a) = a {
+                        it.labels.insert("a".into(), format!("v{a}"));
+                    }
+                    if let Some(n) = n {
+                        it.labels.insert("n".into(), nums[*n].into());
+                    }
+                    for (oi, state) in offers.iter().enumerate() {
+                        if *state > 0 {
+                            it.offerings.push(karpenter_catalog::model::Offering {
+                                zone: zones[oi % 3].into(),
+                                zone_id: None,
+                                capacity_type: cts[oi / 3],
+                                price: 0.1 + i as f64,
+                                available: *state == 1,
+                            });
+                        }
+                    }
+                    it
+                })
+                .collect();
+            let input = SchedulerInput {
+                node_pools: vec![crate::model::NodePoolInput {
+                    name: "p".into(),
+                    instance_types: catalog,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let mut w = compile(&input).unwrap();
+            let keys = ["a", "n", "zz", ZONE, CAPACITY_TYPE, INSTANCE_TYPE];
+            let values = [
+                "v0", "v1", "v3", "1", "5", "x", "z1", "z3", "spot", "on-demand", "t0", "t7",
+            ];
+            let ops = [
+                Operator::In,
+                Operator::NotIn,
+                Operator::Exists,
+                Operator::DoesNotExist,
+                Operator::Gt,
+                Operator::Lt,
+                Operator::Gte,
+            ];
+            let mut rs = Reqs::default();
+            for (k, op, vs) in &reqs {
+                let key = w.keys.intern(keys[*k]);
+                let mut vs: Vec<String> = vs.iter().map(|v| values[*v].to_string()).collect();
+                if matches!(ops[*op], Operator::Gt | Operator::Lt | Operator::Gte) {
+                    vs = vec![vs.first().map_or(2, |v| v.len() as i64).to_string()];
+                }
+                if let Some(r) = Req::build(key, ops[*op], &vs, &mut w.vals) {
+                    rs.add(r, &w.vals);
+                }
+            }
+            let pool = &w.pools[0];
+            let nt = pool.type_labels.len();
+            let mut mask = vec![0u64; nt.div_ceil(64)];
+            let mut x = mask_seed | 1;
+            for ti in 0..nt {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if x % 4 != 0 {
+                    bit_set(&mut mask, ti);
+                }
+            }
+            for m in [&mask, &pool.all_types] {
+                let want: Vec<usize> = bits(m).filter(|&ti| w.type_ok(pool, ti, &rs)).collect();
+                let got: Vec<usize> = bits(&w.types_ok(pool, &rs, m)).collect();
+                prop_assert_eq!(got, want);
+            }
+            let every: Vec<usize> = (0..nt).filter(|&ti| w.type_ok(pool, ti, &pool.reqs)).collect();
+            prop_assert_eq!(bits(&pool.all_types).collect::<Vec<_>>(), every);
         }
     }
 }

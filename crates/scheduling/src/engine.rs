@@ -248,12 +248,14 @@ impl Engine {
                 if !reqs.is_empty() {
                     full.add_all(&reqs, &w.vals);
                 }
-                bits(&p.all_types)
-                    .find(|&ti| {
-                        (0..nd).all(|d| p.alloc[ti * nd + d] >= p.daemon[d] + req[d])
-                            && (reqs.is_empty() || w.type_ok(p, ti, &full))
-                    })
-                    .map_or(f64::INFINITY, |ti| p.price[ti])
+                let ok = if reqs.is_empty() {
+                    p.all_types.clone()
+                } else {
+                    w.types_ok(p, &full, &p.all_types)
+                };
+                let first = bits(&ok)
+                    .find(|&ti| (0..nd).all(|d| p.alloc[ti * nd + d] >= p.daemon[d] + req[d]));
+                first.map_or(f64::INFINITY, |ti| p.price[ti])
             })
             .collect();
         let batchable =
@@ -580,7 +582,7 @@ impl Engine {
             for d in cands {
                 let mut r2 = cur.clone();
                 r2.add(Req::is_in(kc.key, vec![d]), &w.vals);
-                if bits(&c.types).any(|ti| w.type_ok(pool, ti, &r2)) {
+                if w.types_ok(pool, &r2, &c.types).iter().any(|x| *x != 0) {
                     chosen = Some(r2);
                     break;
                 }
@@ -594,14 +596,10 @@ impl Engine {
             }
         }
         // Instance types still compatible, and how many pods fit.
-        let mut types = c.types.clone();
-        if let Some(r) = &reqs {
-            for ti in bits(&c.types) {
-                if !w.type_ok(pool, ti, r) {
-                    types[ti / 64] &= !(1u64 << (ti % 64));
-                }
-            }
-        }
+        let mut types = match &reqs {
+            Some(r) => w.types_ok(pool, r, &c.types),
+            None => c.types.clone(),
+        };
         let single = !topo.keys.is_empty() || !topo.hosts.is_empty() || !grp.ports.is_empty();
         let want = if single { 1 } else { want };
         let price = &pool.price;
@@ -929,17 +927,17 @@ impl Engine {
             .map_err(|e| perm(Reason::Req(e)))?;
         let mut reqs = pool.reqs.clone();
         reqs.add_all(&grp.reqs, &w.vals);
-        let mut types = pool.all_types.clone();
+        let mut types = if grp.reqs.is_empty() {
+            pool.all_types.clone()
+        } else {
+            w.types_ok(pool, &reqs, &pool.all_types)
+        };
         let nd = self.nd;
-        for ti in bits(&pool.all_types) {
-            let mut ok = grp.reqs.is_empty() || w.type_ok(pool, ti, &reqs);
-            if ok {
-                if let Some(rem) = &pool.remaining {
-                    ok = (0..nd).all(|d| pool.cap[ti * nd + d] <= rem[d]);
+        if let Some(rem) = &pool.remaining {
+            for ti in bits(&types.clone()) {
+                if !(0..nd).all(|d| pool.cap[ti * nd + d] <= rem[d]) {
+                    types[ti / 64] &= !(1u64 << (ti % 64));
                 }
-            }
-            if !ok {
-                types[ti / 64] &= !(1u64 << (ti % 64));
             }
         }
         let max_alloc = self.max_alloc(pi, &types);

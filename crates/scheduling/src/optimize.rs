@@ -84,10 +84,7 @@ impl Engine {
         let cr = reqs.get(w.k_ct);
         let mut idx = Vec::new();
         let mut opts = Vec::new();
-        for ti in bits(&pool.all_types) {
-            if !w.type_ok(pool, ti, reqs) {
-                continue;
-            }
+        for ti in bits(&w.types_ok(pool, reqs, &pool.all_types)) {
             let Some(o) = pool.offers[ti].iter().find(|o| {
                 zr.is_none_or(|r| r.has(o.0, &w.vals)) && cr.is_none_or(|r| r.has(o.1, &w.vals))
             }) else {

@@ -101,7 +101,10 @@ impl Engine {
             for r in &grp.reqs.0 {
                 let mut one = pool.reqs.clone();
                 one.add(r.clone(), &w.vals);
-                if !bits(&pool.all_types).any(|ti| w.type_ok(pool, ti, &one)) {
+                if bits(&w.types_ok(pool, &one, &pool.all_types))
+                    .next()
+                    .is_none()
+                {
                     return format!(
                         "requirement {} not met by any instance type",
                         self.req_text(r)
