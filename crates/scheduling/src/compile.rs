@@ -249,6 +249,12 @@ pub(crate) struct PoolC {
     pub alloc: Vec<i64>,
     /// Capacity, flat `types × dims` (for limits).
     pub cap: Vec<i64>,
+    /// Per type and dim, the largest allocatable of that type and every later (pricier) one,
+    /// flat `types × dims`: no type from `ti` on can hold more.
+    pub suffix_max: Vec<i64>,
+    /// Per 64-type word of the type bitsets and dim, the largest allocatable of its types,
+    /// flat `words × dims`: a word whose maximum is too small holds no fitting type.
+    pub block_max: Vec<i64>,
     /// Types compatible with the pool's requirements and with an available offering.
     pub all_types: Vec<u64>,
     pub daemon: Vec<i64>,
@@ -1135,6 +1141,22 @@ pub(crate) fn compile(input: &SchedulerInput) -> Result<World, InputError> {
         pool.name_rank = vec![0; nt];
         for (rank, ti) in by_name.into_iter().enumerate() {
             pool.name_rank[ti] = rank as u32;
+        }
+        let nd = w.dims.len();
+        pool.suffix_max = pool.alloc.clone();
+        for ti in (0..nt.saturating_sub(1)).rev() {
+            for d in 0..nd {
+                let later = pool.suffix_max[(ti + 1) * nd + d];
+                let m = &mut pool.suffix_max[ti * nd + d];
+                *m = (*m).max(later);
+            }
+        }
+        pool.block_max = vec![0; nt.div_ceil(64) * nd];
+        for ti in 0..nt {
+            for d in 0..nd {
+                let m = &mut pool.block_max[(ti / 64) * nd + d];
+                *m = (*m).max(pool.alloc[ti * nd + d]);
+            }
         }
         pool.index = TypeIndex::build(nt, &pool.type_labels, &pool.offers, [w.k_zone, w.k_ct]);
         let mut every = vec![0u64; nt.div_ceil(64)];

@@ -629,9 +629,35 @@ impl Engine {
                     } else if !grow {
                         return Err(soft(Reason::Resources));
                     } else {
-                        match bits(&types)
-                            .find(|ti| self.fit_count(c.pool, *ti, &c.used, &grp.req) > 0)
-                        {
+                        // The first (cheapest) type that holds one more pod. Types are in
+                        // price order, so the search stops early when no later type is large
+                        // enough, or when (without a pinned domain, where every outcome is the
+                        // same permanent failure) later types already cost too much.
+                        let nd = self.nd;
+                        let limit = grp.fresh_price[c.pool] * (1.0 + 1e-9);
+                        let need: Vec<i64> =
+                            (0..nd).map(|d| c.used[d] + grp.req[d].max(0)).collect();
+                        let mut found = None;
+                        'search: for (wi, &word) in types.iter().enumerate() {
+                            let bm = &pool.block_max[wi * nd..(wi + 1) * nd];
+                            if word == 0 || (0..nd).any(|d| bm[d] < need[d]) {
+                                continue;
+                            }
+                            for ti in bits(std::slice::from_ref(&word)).map(|b| wi * 64 + b) {
+                                if !pinned_any && price[ti] - price[cur] > limit {
+                                    return Err(perm(Reason::Resources));
+                                }
+                                let sm = &pool.suffix_max[ti * nd..(ti + 1) * nd];
+                                if (0..nd).any(|d| sm[d] < need[d]) {
+                                    break 'search;
+                                }
+                                if self.fit_count(c.pool, ti, &c.used, &grp.req) > 0 {
+                                    found = Some(ti);
+                                    break 'search;
+                                }
+                            }
+                        }
+                        match found {
                             None => 0,
                             Some(next) => {
                                 if price[next] - price[cur] > grp.fresh_price[c.pool] * (1.0 + 1e-9)
