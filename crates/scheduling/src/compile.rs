@@ -573,6 +573,30 @@ impl World {
         id
     }
 
+    /// The topology groups of a pod's required and preferred (anti-)affinity terms; preferred
+    /// terms come heaviest first, the order in which they are relaxed.
+    fn affinity_tgs(
+        &mut self,
+        kind: TgKind,
+        required: &Option<Vec<k8s_openapi::api::core::v1::PodAffinityTerm>>,
+        preferred: &Option<Vec<k8s_openapi::api::core::v1::WeightedPodAffinityTerm>>,
+        own_ns: u32,
+        pod_labels: &BTreeMap<String, String>,
+    ) -> (Vec<u32>, Vec<u32>) {
+        let req = required
+            .iter()
+            .flatten()
+            .map(|t| self.affinity_tg(kind, t, own_ns, pod_labels))
+            .collect();
+        let mut prefs: Vec<_> = preferred.iter().flatten().collect();
+        prefs.sort_by_key(|p| std::cmp::Reverse(p.weight));
+        let pref = prefs
+            .into_iter()
+            .map(|p| self.affinity_tg(kind, &p.pod_affinity_term, own_ns, pod_labels))
+            .collect();
+        (req, pref)
+    }
+
     fn affinity_tg(
         &mut self,
         kind: TgKind,
@@ -729,44 +753,26 @@ impl World {
                 .push((id, c.when_unsatisfiable == "ScheduleAnyway"));
         }
         if let Some(pa) = aff.and_then(|a| a.pod_affinity.as_ref()) {
-            for t in pa
-                .required_during_scheduling_ignored_during_execution
-                .iter()
-                .flatten()
-            {
-                let id = self.affinity_tg(TgKind::Affinity, t, ns, labels);
-                s.affinity.push(id);
-            }
-            let mut prefs: Vec<_> = pa
-                .preferred_during_scheduling_ignored_during_execution
-                .iter()
-                .flatten()
-                .collect();
-            prefs.sort_by_key(|p| std::cmp::Reverse(p.weight));
-            for p in prefs {
-                let id = self.affinity_tg(TgKind::Affinity, &p.pod_affinity_term, ns, labels);
-                s.pref_affinity.push(id);
-            }
+            let (req, pref) = self.affinity_tgs(
+                TgKind::Affinity,
+                &pa.required_during_scheduling_ignored_during_execution,
+                &pa.preferred_during_scheduling_ignored_during_execution,
+                ns,
+                labels,
+            );
+            s.affinity.extend(req);
+            s.pref_affinity.extend(pref);
         }
         if let Some(pa) = aff.and_then(|a| a.pod_anti_affinity.as_ref()) {
-            for t in pa
-                .required_during_scheduling_ignored_during_execution
-                .iter()
-                .flatten()
-            {
-                let id = self.affinity_tg(TgKind::AntiAffinity, t, ns, labels);
-                s.anti.push(id);
-            }
-            let mut prefs: Vec<_> = pa
-                .preferred_during_scheduling_ignored_during_execution
-                .iter()
-                .flatten()
-                .collect();
-            prefs.sort_by_key(|p| std::cmp::Reverse(p.weight));
-            for p in prefs {
-                let id = self.affinity_tg(TgKind::AntiAffinity, &p.pod_affinity_term, ns, labels);
-                s.pref_anti.push(id);
-            }
+            let (req, pref) = self.affinity_tgs(
+                TgKind::AntiAffinity,
+                &pa.required_during_scheduling_ignored_during_execution,
+                &pa.preferred_during_scheduling_ignored_during_execution,
+                ns,
+                labels,
+            );
+            s.anti.extend(req);
+            s.pref_anti.extend(pref);
         }
         s.ports = host_ports(pod);
         s
