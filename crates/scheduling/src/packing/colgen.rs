@@ -109,15 +109,7 @@ fn price_type(
     gap: f64,
 ) -> (Vec<u32>, f64, f64) {
     let ty = &prep.types[t];
-    let items: Vec<knapsack::Item> = ty
-        .groups
-        .iter()
-        .map(|&g| knapsack::Item {
-            value: y[g],
-            weight: prep.groups[g].demand.clone(),
-            max: prep.groups[g].count,
-        })
-        .collect();
+    let items = pricing_items(prep, t, y);
     let sol = knapsack::solve(&items, &ty.alloc, node_limit, gap);
     // The root (multipliers, greedy starts) costs about items², each node about items.
     let n = items.len() as u64;
@@ -132,10 +124,10 @@ fn price_type(
     (counts, sol.value, sol.upper)
 }
 
-/// Quick upper bound (fractional, one dimension at a time) of the pricing knapsack of type `t`.
-fn quick_bound(prep: &Prepared, meter: &Meter, t: usize, y: &[f64]) -> f64 {
-    let ty = &prep.types[t];
-    let items: Vec<knapsack::Item> = ty
+/// The pricing knapsack of type `t`: one item per pod group the type can hold, valued at the
+/// group's dual price `y[g]`.
+fn pricing_items(prep: &Prepared, t: usize, y: &[f64]) -> Vec<knapsack::Item> {
+    prep.types[t]
         .groups
         .iter()
         .map(|&g| knapsack::Item {
@@ -143,7 +135,13 @@ fn quick_bound(prep: &Prepared, meter: &Meter, t: usize, y: &[f64]) -> f64 {
             weight: prep.groups[g].demand.clone(),
             max: prep.groups[g].count,
         })
-        .collect();
+        .collect()
+}
+
+/// Quick upper bound (fractional, one dimension at a time) of the pricing knapsack of type `t`.
+fn quick_bound(prep: &Prepared, meter: &Meter, t: usize, y: &[f64]) -> f64 {
+    let ty = &prep.types[t];
+    let items = pricing_items(prep, t, y);
     meter.add(items.len() as u64);
     knapsack::quick_upper(&items, &ty.alloc)
 }
